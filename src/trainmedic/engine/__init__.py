@@ -1,0 +1,134 @@
+"""The engine: run every rule on a recording (a failing rule is isolated), rank findings into causes."""
+from __future__ import annotations
+
+import time
+import traceback
+from collections import defaultdict
+from dataclasses import replace
+from typing import Iterable
+
+from ..causes import CAUSES
+from ..diagnosis import Diagnosis
+from ..findings import CauseReport, Evidence, Finding, FixReport
+from ..recording import Recording
+from ..rules import all_rules
+
+REPORT_THRESHOLD = 0.5  # a cause is reported (and the run unhealthy) from this score on
+SECONDARY_WEIGHT = 0.4  # how much a finding supports the causes in its ``also``
+
+# A root cause explains these mechanisms: when both are found, the root ranks above the mechanism.
+EXPLAINS: dict[str, tuple[str, ...]] = {
+    "unnormalized-input": ("dying-relu", "saturated-activation", "exploding-gradient", "vanishing-gradient",
+                           "numerical-instability", "lr-too-high", "lr-too-low"),
+    "lr-too-high": ("dying-relu", "exploding-gradient", "numerical-instability"),
+    "bad-init": ("dying-relu", "saturated-activation", "vanishing-gradient", "exploding-gradient"),
+    "output-units-mismatch": ("loss-mismatch", "wrong-metric", "label-encoding"),
+    "output-activation-mismatch": ("numerical-instability", "dying-relu", "saturated-activation"),
+    "loss-mismatch": ("wrong-metric",),
+    "missing-zero-grad": ("exploding-gradient", "lr-too-high", "numerical-instability"),
+    "data-label-misalignment": ("overfitting",),
+    "validation-leak": ("overfitting",),
+    "frozen-parameters": ("lr-too-low", "too-few-updates"),
+    "over-regularization": ("insufficient-capacity",),
+}
+
+
+def run_rules(recording: Recording, select: Iterable[str] | None = None,
+              ignore: Iterable[str] | None = None) -> list[Finding]:
+    """Run the selected rules; a rule that raises becomes a warning in ``recording.warnings``."""
+    select = set(select or ())
+    ignore = set(ignore or ())
+    findings: list[Finding] = []
+    for r in all_rules():
+        if select and not _matches(r.code, r.name, select):
+            continue
+        if _matches(r.code, r.name, ignore):
+            continue
+        try:
+            for f in r(recording):
+                findings.append(replace(f, code=r.code, name=r.name))
+        except Exception as e:  # isolation: one broken rule never breaks the diagnosis
+            tb = traceback.extract_tb(e.__traceback__)[-1]
+            recording.warn(f"rule {r.code} ({r.name}) failed: {type(e).__name__}: {e} "
+                           f"[{tb.filename.rsplit('/', 1)[-1]}:{tb.lineno}]")
+    return findings
+
+
+def _matches(code: str, name: str, patterns: set[str]) -> bool:
+    return any(code.startswith(p) or name == p for p in patterns)
+
+
+def rank(findings: list[Finding], recording: Recording) -> list[CauseReport]:
+    """Group findings by cause, score each cause, let fix trials and root causes reorder them."""
+    support: dict[str, list[float]] = defaultdict(list)
+    by_cause: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.severity == "info" or not f.cause:
+            continue
+        support[f.cause].append(f.confidence)
+        by_cause[f.cause].append(f)
+        for a in f.also:
+            support[a].append(f.confidence * SECONDARY_WEIGHT)
+            by_cause.setdefault(a, [])
+    scores = {c: 1.0 - _prod(1.0 - min(max(x, 0.0), 0.99) for x in xs) for c, xs in support.items()}
+    trials = {t.cause: t for t in recording.trials}
+    for c, t in trials.items():
+        if c in scores and t.verified is True:
+            scores[c] = 1.0 - (1.0 - scores[c]) * 0.5
+        elif c in scores and t.verified is False:
+            scores[c] *= 0.7
+    for root, mechanisms in EXPLAINS.items():
+        if scores.get(root, 0.0) >= REPORT_THRESHOLD:
+            for m in mechanisms:
+                if scores.get(m, 0.0) >= scores[root]:
+                    scores[root] = min(0.995, scores[m] + 0.005)
+    reports = []
+    for c, score in scores.items():
+        if score < REPORT_THRESHOLD or c not in CAUSES:
+            continue
+        own = sorted(by_cause.get(c, []), key=lambda f: -f.confidence)
+        helpers = [f for f in findings if c in f.also and f.severity != "info"]
+        fs = own + helpers
+        evidence: list[Evidence] = []
+        locations = []
+        for f in fs:
+            for e in f.evidence:
+                if all(str(e) != str(x) for x in evidence):
+                    evidence.append(e)
+            for loc in f.locations:
+                if all((loc.file, loc.line) != (x.file, x.line) for x in locations):
+                    locations.append(loc)
+        info = CAUSES[c]
+        fix_text = next((f.fix for f in own if f.fix), None) or info.fixes[0]
+        t = trials.get(c)
+        reports.append(CauseReport(
+            id=c, title=info.title, score=score, evidence=evidence, locations=locations,
+            fix=FixReport(summary=fix_text, verified=t.verified if t else None, trial=t),
+            findings=list(dict.fromkeys(f.code for f in fs)), why=info.why))
+    reports.sort(key=lambda r: (-r.score, r.id))
+    return reports
+
+
+def _prod(xs: Iterable[float]) -> float:
+    p = 1.0
+    for x in xs:
+        p *= x
+    return p
+
+
+def judge(recording: Recording, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
+          error: str | None = None) -> Diagnosis:
+    """Judge a recording: run the rules, rank the causes, return the :class:`Diagnosis`."""
+    findings = run_rules(recording, select, ignore)
+    causes = rank(findings, recording)
+    main = [f for f in findings if f.severity != "info"]
+    notes = [f for f in findings if f.severity == "info"]
+    main.sort(key=lambda f: (-f.confidence, f.code))
+    if error and not causes:
+        status = "error"
+    else:
+        status = "unhealthy" if causes else "healthy"
+    if causes and recording.diagnosed_at_s is None:
+        recording.diagnosed_at_s = round(time.time() - recording.started_at, 3)
+    return Diagnosis(status=status, causes=causes, findings=main, notes=notes, recording=recording, error=error,
+                     total_s=round(time.time() - recording.started_at, 3))

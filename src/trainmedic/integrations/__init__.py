@@ -1,0 +1,1 @@
+"""Integrations: the only place that imports a framework (lazily). Keras, PyTorch, Lightning."""

@@ -1,0 +1,147 @@
+"""Take a small sample from whatever the user passes to ``fit``, without losing any of it."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Sample:
+    x: Any  # numpy array, or list/dict of arrays for multi-input models
+    y: Any
+    source: str
+    n_samples: int | None  # size of the whole training set, when known
+    batch_size: int | None = None
+    steps_per_epoch: int | None = None
+    replacement: Any = None  # what fit must receive instead of a consumed generator (else None)
+
+
+def _np(a):
+    if a is None:
+        return None
+    if isinstance(a, dict):
+        return {k: _np(v) for k, v in a.items()}
+    if isinstance(a, (list, tuple)) and a and not np.isscalar(a[0]) and hasattr(a[0], "shape"):
+        return [_np(v) for v in a]
+    if hasattr(a, "numpy"):
+        try:
+            return a.numpy()
+        except Exception:
+            pass
+    if hasattr(a, "detach"):
+        return a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def _length(a) -> int | None:
+    if a is None:
+        return None
+    if isinstance(a, dict):
+        return _length(next(iter(a.values()), None))
+    if isinstance(a, (list, tuple)) and a and hasattr(a[0], "shape"):
+        return _length(a[0])
+    try:
+        return int(len(a))
+    except TypeError:
+        return None
+
+
+def _take(a, idx):
+    if isinstance(a, dict):
+        return {k: _take(v, idx) for k, v in a.items()}
+    if isinstance(a, (list, tuple)) and a and hasattr(a[0], "shape") and not hasattr(a, "shape"):
+        return [_take(v, idx) for v in a]
+    return np.asarray(a)[idx]
+
+
+def _concat(parts):
+    first = parts[0]
+    if isinstance(first, dict):
+        return {k: _concat([p[k] for p in parts]) for k in first}
+    if isinstance(first, list):
+        return [_concat([p[i] for p in parts]) for i in range(len(first))]
+    return np.concatenate([np.asarray(p) for p in parts], axis=0)
+
+
+def _split_batch(batch):
+    if isinstance(batch, dict):  # a dict batch without explicit y
+        return batch, None
+    if isinstance(batch, (tuple, list)):
+        if len(batch) >= 2:
+            return batch[0], batch[1]
+        return batch[0], None
+    return batch, None
+
+
+def sample_fit_data(x, y=None, batch_size=None, steps_per_epoch=None, max_samples: int = 512,
+                    seed: int = 1234) -> Sample:
+    """Draw up to ``max_samples`` samples from fit's ``x``/``y`` (arrays, tf.data, PyDataset, generator).
+
+    Never consumes what the user will train on: a Python generator's first batches are put back through
+    ``Sample.replacement``, which the caller must pass to ``fit`` instead of the generator.
+    """
+    type_name = type(x).__module__ + "." + type(x).__name__
+    if "tensorflow" in type_name and "Dataset" in type_name:
+        parts_x, parts_y, n = [], [], 0
+        for batch in x.take(16):
+            bx, by = _split_batch(batch)
+            parts_x.append(_np(bx))
+            parts_y.append(_np(by))
+            n += _length(parts_x[-1]) or 0
+            if n >= max_samples:
+                break
+        card = None
+        try:
+            c = int(x.cardinality())
+            card = c if c > 0 else None
+        except Exception:
+            pass
+        bs = _length(parts_x[0]) if parts_x else None
+        return Sample(_concat(parts_x)[:max_samples] if parts_x else None,
+                      _concat(parts_y) if parts_y and parts_y[0] is not None else None,
+                      "tf.data", n_samples=(card * bs if card and bs else None), batch_size=bs,
+                      steps_per_epoch=steps_per_epoch or card)
+    if hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end") \
+            or type(x).__name__ == "PyDataset" or any(c.__name__ == "PyDataset" for c in type(x).__mro__):
+        parts_x, parts_y, n = [], [], 0
+        nb = len(x)
+        for i in range(min(nb, 16)):
+            bx, by = _split_batch(x[i])
+            parts_x.append(_np(bx))
+            parts_y.append(_np(by))
+            n += _length(parts_x[-1]) or 0
+            if n >= max_samples:
+                break
+        bs = _length(parts_x[0]) if parts_x else None
+        return Sample(_concat(parts_x) if parts_x else None,
+                      _concat(parts_y) if parts_y and parts_y[0] is not None else None,
+                      "PyDataset", n_samples=nb * bs if bs else None, batch_size=bs,
+                      steps_per_epoch=steps_per_epoch or nb)
+    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__") and not hasattr(x, "shape")
+                                  and not isinstance(x, (dict, list, tuple))):
+        it = iter(x)
+        taken, n = [], 0
+        for batch in it:
+            taken.append(batch)
+            n += _length(_split_batch(batch)[0]) or 0
+            if n >= max_samples or len(taken) >= 8:
+                break
+        parts = [_split_batch(b) for b in taken]
+        bs = _length(parts[0][0]) if parts else None
+        return Sample(_concat([_np(p[0]) for p in parts]) if parts else None,
+                      _concat([_np(p[1]) for p in parts]) if parts and parts[0][1] is not None else None,
+                      "generator", n_samples=None, batch_size=bs, steps_per_epoch=steps_per_epoch,
+                      replacement=itertools.chain(taken, it))
+    # arrays (numpy, tensors, lists of arrays for multi-input, dicts)
+    n = _length(x)
+    if n is None:
+        return Sample(None, None, "unknown", None)
+    rng = np.random.default_rng(seed)  # a private generator: the user's RNG streams are untouched
+    idx = np.sort(rng.choice(n, size=min(n, max_samples), replace=False)) if n > max_samples else np.arange(n)
+    xs = _take(_np(x), idx)
+    ys = _take(_np(y), idx) if y is not None else None
+    return Sample(xs, ys, "numpy", n_samples=n, batch_size=batch_size or (32 if batch_size is None else None),
+                  steps_per_epoch=steps_per_epoch)

@@ -1,0 +1,115 @@
+"""Small accessors shared by rules: read facts and experiment results with None for unknown."""
+from __future__ import annotations
+
+from ..facts import LabelFacts, LayerFact, Location
+from ..recording import Recording
+
+PROB_LOSSES = {"binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+               "binary_focal_crossentropy", "categorical_focal_crossentropy", "bce", "nll"}
+CLASS_LOSSES = PROB_LOSSES | {"cross_entropy", "bce_with_logits", "hinge", "squared_hinge", "categorical_hinge"}
+REGRESSION_LOSSES = {"mse", "mae", "huber", "logcosh", "msle", "mape", "l1", "smooth_l1", "poisson"}
+BOUNDED = {"sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, float("inf")),
+           "hard_sigmoid": (0.0, 1.0), "softplus": (0.0, float("inf")), "relu6": (0.0, 6.0),
+           "elu": (-1.0, float("inf")), "exponential": (0.0, float("inf"))}
+
+
+def label(rec: Recording) -> LabelFacts | None:
+    d = rec.facts.data
+    return d.targets[0] if d and d.targets else None
+
+
+def loss_name(rec: Recording) -> str | None:
+    return rec.facts.loss.name if rec.facts.loss else None
+
+
+def from_logits(rec: Recording) -> bool:
+    return bool(rec.facts.loss and rec.facts.loss.from_logits)
+
+
+def out_act(rec: Recording) -> str | None:
+    return rec.facts.model.output_activation if rec.facts.model else None
+
+
+def out_units(rec: Recording) -> int | None:
+    return rec.facts.model.output_units if rec.facts.model else None
+
+
+def output_layer(rec: Recording) -> LayerFact | None:
+    m = rec.facts.model
+    if not m:
+        return None
+    return next((l for l in reversed(m.layers) if l.parametric), None)
+
+
+def output_activation_layer(rec: Recording) -> LayerFact | None:
+    """The layer that sets the output activation (an activation layer after the output, or the output)."""
+    m = rec.facts.model
+    if not m:
+        return None
+    for l in reversed(m.layers):
+        if l.is_activation_layer and l.activation not in (None, "linear"):
+            return l
+        if l.parametric:
+            return l
+    return None
+
+
+def loc(*items) -> list[Location]:
+    """Locations of facts that have one (layers, loss, optimizer ...), without duplicates."""
+    out: list[Location] = []
+    for it in items:
+        l = it if isinstance(it, Location) else getattr(it, "location", None)
+        if l is not None and all((l.file, l.line) != (o.file, o.line) for o in out):
+            out.append(l)
+    return out
+
+
+def compile_loc(rec: Recording) -> list[Location]:
+    return loc(rec.facts.loss)
+
+
+def fit_loc(rec: Recording) -> list[Location]:
+    return loc(rec.facts.data) if rec.facts.data else []
+
+
+def exp(rec: Recording, name: str) -> dict:
+    return rec.experiments.get(name) or {}
+
+
+def overfit_failed(rec: Recording) -> bool | None:
+    """Did the tiny-batch overfit experiment fail to learn? None when it did not run."""
+    o = exp(rec, "overfit_tiny_batch")
+    if not o:
+        return None
+    acc, chance = o.get("accuracy_after"), o.get("chance_accuracy")
+    ratio = o.get("loss_ratio")
+    if o.get("nonfinite_step") is not None:
+        return True
+    if acc is not None and chance is not None:
+        return acc < max(chance + 0.5 * (1 - chance), 0.75)
+    if ratio is not None:
+        return ratio > 0.5
+    return None
+
+
+def overfit_learned(rec: Recording) -> bool:
+    return overfit_failed(rec) is False
+
+
+def n_classes(rec: Recording) -> int | None:
+    lab = label(rec)
+    return lab.n_classes if lab else None
+
+
+def input_scaled_in_model(rec: Recording) -> bool:
+    """Does the model start with a rescaling/normalisation layer (so raw inputs are fine)?"""
+    m = rec.facts.model
+    if not m:
+        return False
+    for l in m.layers:
+        if l.kind in ("Rescaling", "Normalization", "BatchNormalization", "LayerNormalization",
+                      "BatchNorm1d", "BatchNorm2d", "LayerNorm"):
+            return True
+        if l.parametric:
+            return False
+    return False

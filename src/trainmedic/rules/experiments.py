@@ -1,0 +1,321 @@
+"""Experiment rules (TM2xx): what the pre-flight experiments on a copy of the model measured."""
+from __future__ import annotations
+
+import math
+
+from ..findings import Evidence, Finding
+from ..recording import Recording
+from . import _facts as F
+from .registry import rule
+from .static import _first_last_ratio, _input_scale_problem, _overfit_evidence
+
+
+@rule("TM201", "zero-gradient-at-init", ["output-activation-mismatch", "loss-mismatch", "dying-relu", "bad-init"],
+      "experiment")
+def zero_gradient(rec: Recording):
+    """
+    What it detects:
+    A gradient of exactly zero in every layer at initialisation, on a batch of real training data.
+
+    Why training fails:
+    With a zero gradient no optimizer, learning rate or number of epochs changes a single weight: the loss
+    is frozen at its first value. The usual reasons: probabilities clipped at the loss's bounds (raw
+    scores into a probability loss), an output that does not depend on the weights (softmax over one
+    unit, categorical cross-entropy over one column), or every ReLU dead.
+
+    Evidence:
+    The gradient norm per layer and the loss on the probe batch.
+
+    Fix:
+    Fix the output activation / loss pairing (see the other findings); for dead ReLUs scale the inputs.
+
+    Example:
+    `Dense(2)` + `categorical_crossentropy` (no softmax): gradient 0, loss frozen at 4.94.
+    """
+    gf = F.exp(rec, "gradient_flow")
+    if not gf or not gf.get("all_zero"):
+        return
+    act, loss, units = F.out_act(rec), F.loss_name(rec), F.out_units(rec)
+    dead = F.exp(rec, "activations").get("dead_fraction") or {}
+    if act == "softmax" and units == 1:
+        cause, also = "output-activation-mismatch", []
+    elif loss in ("categorical_crossentropy",) and units == 1:
+        cause, also = "loss-mismatch", ["output-activation-mismatch"]
+    elif loss in F.PROB_LOSSES and not F.from_logits(rec) and act not in ("sigmoid", "softmax"):
+        cause, also = "output-activation-mismatch", []
+    elif dead and max(dead.values()) > 0.99:
+        cause, also = "dying-relu", ["unnormalized-input"] if _input_scale_problem(rec) else ["bad-init"]
+    else:
+        cause, also = "bad-init", []
+    yield Finding("The gradient is exactly zero in every layer at initialisation: no update can change the "
+                  "weights.", cause=cause, also=also, severity="error", confidence=0.85,
+                  evidence=[Evidence("gradient norm, all layers", 0.0, "> 0"),
+                            Evidence("loss on the probe batch", gf.get("loss"), None)],
+                  locations=F.loc(F.output_activation_layer(rec), rec.facts.loss))
+
+
+@rule("TM202", "initial-loss-off", ["unnormalized-input", "bad-init", "loss-mismatch"], "experiment")
+def initial_loss_off(rec: Recording):
+    """
+    What it detects:
+    An initial loss far from the value an untrained, well-initialised network should have (ln C for C
+    classes, ln 2 for a binary output), or exactly zero.
+
+    Why training fails:
+    A loss many times ln C at initialisation means the network is confidently wrong before it has learned
+    anything: huge pre-activations from unscaled inputs or a bad initialisation, saturated outputs with
+    tiny gradients. A loss of exactly 0 means the loss cannot see the predictions.
+
+    Evidence:
+    The measured loss on a probe batch vs the expected value.
+
+    Fix:
+    Scale the inputs; use the default initialisers; check the loss/output pairing.
+
+    Example:
+    3 classes, initial loss 45 instead of ln 3 = 1.10, raw pixel inputs -> `x / 255`.
+    """
+    init = F.exp(rec, "initial")
+    lossv, expected = init.get("loss"), init.get("expected_loss")
+    if lossv is None or not expected:
+        return
+    if lossv == 0.0 and F.loss_name(rec) in F.PROB_LOSSES:
+        yield Finding("The loss is exactly 0 at initialisation: it does not depend on the predictions.",
+                      cause="loss-mismatch", severity="error", confidence=0.8,
+                      evidence=[Evidence("initial loss", 0.0, f"{expected:.3g} ({init.get('expected_how')})")],
+                      locations=F.loc(rec.facts.loss))
+        return
+    if not math.isfinite(lossv) or lossv > 4 * expected + 1:
+        unscaled = _input_scale_problem(rec)
+        yield Finding(f"The initial loss is {lossv:.4g}, expected about {expected:.3g} "
+                      f"({init.get('expected_how')}): the untrained network is confidently wrong.",
+                      cause="unnormalized-input" if unscaled else "bad-init", severity="warning",
+                      confidence=0.55 if unscaled else 0.45,
+                      evidence=[Evidence("initial loss", lossv, f"about {expected:.3g}")],
+                      locations=F.fit_loc(rec) if unscaled else [])
+
+
+@rule("TM203", "dead-relu-at-init", ["dying-relu", "unnormalized-input", "bad-init"], "experiment")
+def dead_relu_at_init(rec: Recording):
+    """
+    What it detects:
+    Hidden ReLU layers where more than half of the units output 0 for every sample of a probe batch,
+    before any training.
+
+    Why training fails:
+    A dead ReLU has zero gradient for every input, so it never recovers; once most units of a layer are
+    dead the layers above see a constant and the network predicts a single class.
+
+    Evidence:
+    Dead fraction per ReLU layer on the probe batch.
+
+    Fix:
+    Scale the inputs, use He initialisation, lower the learning rate, or use LeakyReLU.
+
+    Example:
+    Raw 0..255 pixels into `Conv2D(..., activation="relu")`: 80% of units dead at initialisation.
+    """
+    dead = F.exp(rec, "activations").get("dead_fraction") or {}
+    bad = {k: v for k, v in dead.items() if v > 0.5}
+    if not bad:
+        return
+    worst = max(bad.values())
+    unscaled = _input_scale_problem(rec)
+    m = rec.facts.model
+    layers = [l for l in (m.layers if m else []) if l.name in bad]
+    neg_bias = [l for l in layers if l.bias_mean is not None and l.bias_mean < -0.5]
+    if neg_bias:
+        cause, also = "dying-relu", ["bad-init"]
+    elif unscaled:
+        cause, also = "dying-relu", ["unnormalized-input"]
+    else:
+        cause, also = "dying-relu", []
+    conf = 0.55 + 0.3 * (worst - 0.5) * 2
+    if F.overfit_learned(rec):
+        conf = min(conf, 0.35)
+    yield Finding(f"{len(bad)} ReLU layer(s) are mostly dead at initialisation (worst {worst:.0%} of units never "
+                  "active).", cause=cause, also=also, severity="warning", confidence=min(conf, 0.9),
+                  evidence=[Evidence("dead fraction per ReLU layer", {k: round(v, 3) for k, v in bad.items()},
+                                     "< 0.5")] + ([Evidence("mean bias", {l.name: round(l.bias_mean, 3)
+                                                                          for l in neg_bias}, ">= 0")]
+                                                  if neg_bias else []),
+                  locations=F.loc(*layers))
+
+
+@rule("TM204", "saturated-at-init", ["saturated-activation", "unnormalized-input"], "experiment")
+def saturated_at_init(rec: Recording):
+    """
+    What it detects:
+    Hidden sigmoid/tanh layers where more than half of the outputs sit in the flat tails (sigmoid below
+    0.01 or above 0.99, |tanh| above 0.99) at initialisation.
+
+    Why training fails:
+    In the tails the derivative is nearly zero: the gradient does not pass and these layers do not learn.
+
+    Evidence:
+    Saturated fraction per sigmoid/tanh layer on the probe batch.
+
+    Fix:
+    Scale the inputs; lower the initial weight scale; use ReLU in hidden layers.
+
+    Example:
+    Features in the thousands into `Dense(64, activation="tanh")`: 97% saturated.
+    """
+    sat = F.exp(rec, "activations").get("saturation") or {}
+    bad = {k: v for k, v in sat.items() if v > 0.5}
+    if not bad:
+        return
+    unscaled = _input_scale_problem(rec)
+    m = rec.facts.model
+    layers = [l for l in (m.layers if m else []) if l.name in bad]
+    conf = 0.6 + 0.3 * (max(bad.values()) - 0.5) * 2
+    if F.overfit_learned(rec):
+        conf = min(conf, 0.35)
+    yield Finding(f"{len(bad)} sigmoid/tanh layer(s) are saturated at initialisation.",
+                  cause="saturated-activation", also=["unnormalized-input"] if unscaled else [],
+                  severity="warning", confidence=min(conf, 0.9),
+                  evidence=[Evidence("saturated fraction", {k: round(v, 3) for k, v in bad.items()}, "< 0.5")],
+                  locations=F.loc(*layers))
+
+
+@rule("TM205", "gradient-flow-at-init", ["vanishing-gradient", "exploding-gradient", "numerical-instability"],
+      "experiment")
+def gradient_flow(rec: Recording):
+    """
+    What it detects:
+    At initialisation, a gradient (relative to the weights) in the first layer 1000x smaller than in the
+    last layer (vanishing), a gradient larger than 100x the weights (exploding), or a non-finite loss or
+    gradient.
+
+    Why training fails:
+    Vanishing: the first layers never learn. Exploding: the first update throws the weights far away and
+    the loss becomes Inf/NaN.
+
+    Evidence:
+    Gradient norm / weight norm per layer on a probe batch.
+
+    Fix:
+    Vanishing: ReLU activations, He initialisation, batch normalisation. Exploding: scale inputs and
+    targets, lower the learning rate, clip gradients.
+
+    Example:
+    Ten sigmoid layers: first/last gradient ratio 2e-6.
+    """
+    gf = F.exp(rec, "gradient_flow")
+    if not gf or gf.get("all_zero"):
+        return
+    if not gf.get("finite", True):
+        yield Finding("The loss or the gradient is NaN/Inf at initialisation.", cause="numerical-instability",
+                      also=["exploding-gradient"], severity="error", confidence=0.8,
+                      evidence=[Evidence("loss on the probe batch", gf.get("loss"), "finite")])
+        return
+    ratio = _first_last_ratio(gf)
+    if ratio is not None and ratio < 1e-3 and len(gf.get("layers", [])) >= 3:
+        yield Finding(f"The gradient reaching the first layer is {ratio:.2g} times that of the last layer "
+                      "(relative to their weights).", cause="vanishing-gradient", severity="warning",
+                      confidence=0.75 if ratio < 1e-4 else 0.6,
+                      evidence=[Evidence("first/last layer gradient-to-weight ratio", ratio, "> 1e-2")])
+    rel = gf.get("grad_to_weight") or {}
+    huge = {k: v for k, v in rel.items() if v is not None and v > 100}
+    if huge:
+        unscaled = _input_scale_problem(rec)
+        lab = F.label(rec)
+        big_targets = lab is not None and lab.kind == "regression" and lab.std is not None and lab.std > 100
+        yield Finding("Gradients are more than 100 times larger than the weights at initialisation.",
+                      cause="exploding-gradient",
+                      also=["unnormalized-input"] if unscaled or big_targets else [],
+                      severity="warning", confidence=0.6,
+                      evidence=[Evidence("gradient/weight norm ratio", {k: round(v, 1) for k, v in huge.items()},
+                                         "< 1")]
+                      + ([Evidence("target std", lab.std, "about 1 (standardised)")] if big_targets else []))
+
+
+@rule("TM206", "constant-output", ["output-activation-mismatch", "dying-relu"], "experiment")
+def constant_output(rec: Recording):
+    """
+    What it detects:
+    Predictions that do not depend on the input: the same output for every sample, both at
+    initialisation and after the tiny-batch experiment trained the copy.
+
+    Why training fails:
+    If the output cannot vary with the input, the best the network can do is predict the label
+    frequencies: accuracy at the majority rate, a single class predicted for everything.
+
+    Evidence:
+    The spread of the outputs across inputs before and after training the copy.
+
+    Fix:
+    Follow the other findings (output activation, dead ReLUs, unscaled inputs).
+
+    Example:
+    Softmax over one unit: every output is 1.0.
+    """
+    init = F.exp(rec, "initial")
+    o = F.exp(rec, "overfit_tiny_batch")
+    s0 = init.get("pred_input_spread")
+    s1 = (o.get("pred_after") or {}).get("input_spread") if o else None
+    if s0 is None or s1 is None:
+        return
+    if s0 < 1e-7 and s1 < 1e-7:
+        act, units = F.out_act(rec), F.out_units(rec)
+        dead = F.exp(rec, "activations").get("dead_fraction") or {}
+        cause = "output-activation-mismatch" if (act == "softmax" and units == 1) else (
+            "dying-relu" if dead and max(dead.values()) > 0.9 else None)
+        if cause is None:
+            return
+        yield Finding("The output is the same for every input, before and after training a copy on a tiny batch.",
+                      cause=cause, severity="error", confidence=0.7,
+                      evidence=[Evidence("output spread across inputs (init, after training)", [s0, s1], "> 0")])
+
+
+@rule("TM207", "tiny-batch-diverges", ["lr-too-high", "numerical-instability", "exploding-gradient"], "experiment")
+def tiny_batch_diverges(rec: Recording):
+    """
+    What it detects:
+    The tiny-batch experiment, trained with the user's optimizer and learning rate, produces a NaN/Inf
+    loss or ends with a loss well above where it started.
+
+    Why training fails:
+    If 32 samples cannot be fitted without diverging, the full run will diverge too: the steps are too
+    large for the loss surface (learning rate, unscaled inputs or targets, an unstable loss).
+
+    Evidence:
+    The loss curve of the experiment and the step where it became non-finite.
+
+    Fix:
+    Lower the learning rate; scale inputs and targets; clip gradients; use the built-in losses.
+
+    Example:
+    `Adam(learning_rate=1.0)`: loss NaN at step 3 of the experiment.
+    """
+    o = F.exp(rec, "overfit_tiny_batch")
+    if not o:
+        return
+    nf = o.get("nonfinite_step")
+    first, last = o.get("loss_first"), o.get("loss_last")
+    diverged = nf is not None or (first and last and math.isfinite(first) and math.isfinite(last)
+                                  and last > 1.5 * first)
+    if not diverged:
+        return
+    opt = rec.facts.optimizer
+    from .static import LR_RANGES
+
+    high = opt is not None and opt.lr is not None and opt.name in LR_RANGES and opt.lr > LR_RANGES[opt.name][2]
+    unscaled = _input_scale_problem(rec)
+    lab = F.label(rec)
+    big_targets = lab is not None and lab.kind == "regression" and lab.std is not None and lab.std > 100
+    if unscaled or big_targets:
+        cause, also = "unnormalized-input", ["exploding-gradient"]
+    elif high:
+        cause, also = "lr-too-high", ["exploding-gradient"]
+    elif F.loss_name(rec) == "custom":
+        cause, also = "numerical-instability", []
+    else:
+        cause, also = "exploding-gradient", ["lr-too-high"]
+    yield Finding("Training a copy on a tiny batch with your optimizer "
+                  + (f"hits NaN/Inf at step {nf}." if nf is not None else f"raises the loss from {first:.4g} to "
+                                                                          f"{last:.4g}."),
+                  cause=cause, also=also, severity="error", confidence=0.8,
+                  evidence=_overfit_evidence(rec) + ([Evidence("target std", lab.std, "about 1")] if big_targets
+                                                     else []),
+                  locations=F.loc(opt) if cause == "lr-too-high" else F.fit_loc(rec))

@@ -1,0 +1,94 @@
+"""Creation sites: where in the *user's* code an object (layer, optimizer, loss, compile/fit call) was made.
+
+Integrations call :func:`remember` from patched constructors; rules read :func:`site_of`. Only user frames
+count: frames inside site-packages, the standard library, frozen modules or trainmedic itself are skipped.
+"""
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+import sysconfig
+import weakref
+from typing import Any
+
+from .facts import Location
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_SKIP = tuple({os.path.abspath(p) for p in (sysconfig.get_paths().get("stdlib", ""),
+                                            sysconfig.get_paths().get("platstdlib", ""),
+                                            sysconfig.get_paths().get("purelib", ""),
+                                            sysconfig.get_paths().get("platlib", "")) if p})
+_sites: "weakref.WeakKeyDictionary[Any, Location]" = weakref.WeakKeyDictionary()
+_by_id: dict[int, Location] = {}
+_events: dict[str, Location] = {}
+
+
+def is_user_file(filename: str) -> bool:
+    if not filename or filename.startswith("<"):
+        return False
+    path = os.path.abspath(filename)
+    if path.startswith(_PKG_DIR):
+        return False
+    if "site-packages" in path or "dist-packages" in path:
+        return False
+    return not any(path.startswith(p + os.sep) for p in _SKIP)
+
+
+def user_location(depth: int = 1) -> Location | None:
+    """The innermost frame of user code on the current stack, as a Location (or None)."""
+    frame = sys._getframe(depth)
+    while frame is not None:
+        fn = frame.f_code.co_filename
+        if is_user_file(fn):
+            line = frame.f_lineno
+            code = linecache.getline(fn, line).strip() or None
+            return Location(file=os.path.relpath(fn) if _under_cwd(fn) else fn, line=line, code=code)
+        frame = frame.f_back
+    return None
+
+
+def _under_cwd(fn: str) -> bool:
+    try:
+        return os.path.abspath(fn).startswith(os.getcwd() + os.sep)
+    except OSError:
+        return False
+
+
+def remember(obj: Any, location: Location | None = None) -> None:
+    """Record where ``obj`` was created (the innermost user frame unless ``location`` is given)."""
+    loc = location or user_location(2)
+    if loc is None:
+        return
+    try:
+        if obj not in _sites:
+            _sites[obj] = loc
+    except TypeError:  # not weak-referenceable / unhashable
+        _by_id.setdefault(id(obj), loc)
+
+
+def site_of(obj: Any) -> Location | None:
+    if obj is None:
+        return None
+    try:
+        loc = _sites.get(obj)
+    except TypeError:
+        loc = None
+    return loc or _by_id.get(id(obj))
+
+
+def remember_event(name: str, location: Location | None = None, overwrite: bool = False) -> None:
+    """Record where a named event happened in user code (``compile``, ``fit``, ``backward``...)."""
+    loc = location or user_location(2)
+    if loc is not None and (overwrite or name not in _events):
+        _events[name] = loc
+
+
+def event_site(name: str) -> Location | None:
+    return _events.get(name)
+
+
+def clear() -> None:
+    _sites.clear()
+    _by_id.clear()
+    _events.clear()
