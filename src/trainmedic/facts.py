@@ -126,6 +126,7 @@ class DataFacts:
     targets: list[LabelFacts] = field(default_factory=list)
     source: str | None = None  # numpy | tf.data | PyDataset | generator | DataLoader
     location: Location | None = None  # the fit() call or loop that consumed the data
+    origin: Location | None = None  # where the array passed to fit() was last assigned, when found
 
 
 @dataclass

@@ -51,8 +51,12 @@ def preflight_keras(model, x=None, y=None, *, batch_size: int | None = None, epo
     if experiments:
         from .experiments import run_preflight
 
+        import warnings
+
         try:
-            adapter = KerasAdapter.from_model(model, sample.x)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                adapter = KerasAdapter.from_model(model, sample.x)
         except Exception as e:
             rec.warn(f"the model could not be copied for experiments ({type(e).__name__}: {e}); "
                      "static checks only")

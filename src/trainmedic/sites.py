@@ -92,3 +92,44 @@ def clear() -> None:
     _sites.clear()
     _by_id.clear()
     _events.clear()
+
+
+def data_origin(call_site: Location | None, method: str = "fit") -> Location | None:
+    """Where the first argument of the ``method(...)`` call at ``call_site`` was last assigned.
+
+    Reads the user's source with ``ast``: for ``model.fit(x_train, y)`` at line 40 it returns the last
+    ``x_train = ...`` (or augmented assignment) before line 40 in the same file, or None.
+    """
+    import ast
+
+    if call_site is None or not os.path.isfile(call_site.file):
+        return None
+    try:
+        tree = ast.parse(open(call_site.file, encoding="utf-8").read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    name = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method \
+                and node.lineno <= call_site.line <= (node.end_lineno or node.lineno):
+            arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "x"), None)
+            if isinstance(arg, ast.Name):
+                name = arg.id
+            break
+    if name is None:
+        return None
+    best = None
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for t in targets:
+            names = [n.id for n in ast.walk(t) if isinstance(n, ast.Name)]
+            if name in names and node.lineno < call_site.line and (best is None or node.lineno > best.lineno):
+                best = node
+    if best is None:
+        return None
+    return Location(file=call_site.file, line=best.lineno,
+                    code=linecache.getline(call_site.file, best.lineno).strip() or None)

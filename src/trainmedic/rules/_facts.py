@@ -69,17 +69,27 @@ def compile_loc(rec: Recording) -> list[Location]:
 
 
 def fit_loc(rec: Recording) -> list[Location]:
-    return loc(rec.facts.data) if rec.facts.data else []
+    d = rec.facts.data
+    return loc(d.location, d.origin) if d else []
 
 
 def exp(rec: Recording, name: str) -> dict:
     return rec.experiments.get(name) or {}
 
 
+def output_blocked(rec: Recording) -> bool:
+    """Is the output independent of the input or the gradient zero at initialisation? Then no other
+    defect can be judged by whether training works: this one blocks everything."""
+    init, gf = exp(rec, "initial"), exp(rec, "gradient_flow")
+    spread = init.get("pred_input_spread")
+    return bool(gf.get("all_zero")) or (spread is not None and spread < 1e-7)
+
+
 def overfit_failed(rec: Recording) -> bool | None:
-    """Did the tiny-batch overfit experiment fail to learn? None when it did not run."""
+    """Did the tiny-batch overfit experiment fail to learn? None when it did not run, or when a blocking
+    defect (constant output, zero gradient) explains the failure by itself."""
     o = exp(rec, "overfit_tiny_batch")
-    if not o:
+    if not o or output_blocked(rec):
         return None
     acc, chance = o.get("accuracy_after"), o.get("chance_accuracy")
     ratio = o.get("loss_ratio")

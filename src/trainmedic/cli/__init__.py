@@ -1,0 +1,1 @@
+"""The command line: ``trainmedic run``, ``report``, ``rules``, ``rule``, ``causes``."""

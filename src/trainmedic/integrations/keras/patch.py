@@ -1,0 +1,191 @@
+"""Zero-code-change Keras support for ``trainmedic run``: creation sites, pre-flight at fit, the Monitor.
+
+:func:`install` patches ``keras`` after the user's script imports it; :func:`uninstall` undoes every patch.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from ... import sites
+from ...recording import Recording
+
+_state = threading.local()
+
+
+def internal() -> bool:
+    """True while trainmedic itself trains or calls a model (experiments, trials): no patch applies."""
+    return getattr(_state, "internal", 0) > 0
+
+
+class Internal:
+    def __enter__(self):
+        _state.internal = getattr(_state, "internal", 0) + 1
+
+    def __exit__(self, *exc):
+        _state.internal -= 1
+
+
+@dataclass
+class KerasSession:
+    """Everything recorded for one user model across its fit calls."""
+
+    model_ref: Any
+    recording: Recording = field(default_factory=Recording)
+    compile_kwargs: dict = field(default_factory=dict)
+    preflight_done: bool = False
+    monitor: Any = None
+    sample: Any = None
+    fit_calls: int = 0
+
+
+class KerasPatcher:
+    def __init__(self, settings, on_session=None):
+        self.settings = settings
+        self.sessions: "weakref.WeakKeyDictionary[Any, KerasSession]" = weakref.WeakKeyDictionary()
+        self.ordered: list[KerasSession] = []
+        self._undo: list[tuple[Any, str, Any]] = []
+        self.on_session = on_session
+        self.started = time.time()
+
+    # -- patching --------------------------------------------------------------------------------------
+    def _patch(self, owner, name, make):
+        own = name in owner.__dict__
+        original = getattr(owner, name)
+        setattr(owner, name, make(original))
+        self._undo.append((owner, name, original if own else None))
+
+    def install(self, keras) -> None:
+        from keras.src.layers.layer import Layer
+        from keras.src.losses.loss import Loss
+        from keras.src.models.model import Model
+        from keras.src.optimizers.base_optimizer import BaseOptimizer
+
+        def remembering(original):
+            def __init__(obj, *args, **kwargs):
+                original(obj, *args, **kwargs)
+                if not internal():
+                    sites.remember(obj)
+            return __init__
+
+        self._patch(Layer, "__init__", remembering)
+        self._patch(BaseOptimizer, "__init__", remembering)
+        self._patch(Loss, "__init__", remembering)
+        patcher = self
+
+        def make_compile(original):
+            def compile(model, *args, **kwargs):
+                if not internal():
+                    loc = sites.user_location(2)
+                    s = patcher.session(model)
+                    s.compile_kwargs = dict(kwargs)
+                    if args:
+                        for k, v in zip(("optimizer", "loss", "loss_weights", "metrics"), args):
+                            s.compile_kwargs.setdefault(k, v)
+                    s.compile_site = loc
+                    s.preflight_done = False
+                return original(model, *args, **kwargs)
+            return compile
+
+        def make_fit(original):
+            def fit(model, *args, **kwargs):
+                if internal():
+                    return original(model, *args, **kwargs)
+                try:
+                    args, kwargs = patcher.before_fit(model, args, kwargs, sites.user_location(2))
+                except Exception as e:  # never break the user's training
+                    patcher.session(model).recording.warn(f"pre-flight failed: {type(e).__name__}: {e}")
+                return original(model, *args, **kwargs)
+            return fit
+
+        self._patch(Model, "compile", make_compile)
+        self._patch(Model, "fit", make_fit)
+
+    def uninstall(self) -> None:
+        for owner, name, original in reversed(self._undo):
+            if original is None:
+                delattr(owner, name)  # it was inherited: remove our override
+            else:
+                setattr(owner, name, original)
+        self._undo.clear()
+
+    # -- sessions --------------------------------------------------------------------------------------
+    def session(self, model) -> KerasSession:
+        s = self.sessions.get(model)
+        if s is None:
+            s = KerasSession(model_ref=weakref.ref(model))
+            s.recording.started_at = self.started
+            self.sessions[model] = s
+            self.ordered.append(s)
+            s.model_strong = model  # keep the model for fix trials at the end of the run
+        return s
+
+    def before_fit(self, model, args, kwargs, fit_site):
+        from ...preflight import preflight_keras
+        from .data import sample_fit_data
+
+        s = self.session(model)
+        s.fit_calls += 1
+        names = ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
+                 "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch")
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        x, y = bound.get("x"), bound.get("y")
+        if not s.preflight_done:
+            s.preflight_done = True
+            sites.remember_event("fit", fit_site, overwrite=True)
+            sample = sample_fit_data(x, y, batch_size=bound.get("batch_size"),
+                                     steps_per_epoch=bound.get("steps_per_epoch"))
+            if sample.replacement is not None:  # a generator: give fit back what we looked at
+                bound["x"] = sample.replacement
+            s.sample = sample
+            fit_kwargs = {k: v for k, v in bound.items() if k not in ("x", "y")}
+            fit_kwargs.setdefault("epochs", 1)
+            if getattr(s, "compile_site", None) is not None:
+                sites.remember_event("compile", s.compile_site, overwrite=True)
+            with Internal():
+                preflight_keras(model, sample=sample, fit_kwargs=fit_kwargs, compile_kwargs=s.compile_kwargs,
+                                recording=s.recording, experiments=True,
+                                budget_s=self.settings.preflight_budget_s)
+            if s.recording.facts.data is not None:
+                s.recording.facts.data.location = fit_site
+                s.recording.facts.data.origin = sites.data_origin(fit_site)
+            if s.recording.facts.training is not None:
+                s.recording.facts.training.location = fit_site
+            from ...engine import judge
+
+            judge(s.recording, self.settings.select, self.settings.ignore)  # sets diagnosed_at_s if confident
+        bound["callbacks"] = self._with_monitor(s, bound.get("callbacks"))
+        positional = [bound.pop(n) for n in names[: len(args)]]
+        return tuple(positional), bound
+
+    def _with_monitor(self, s: KerasSession, callbacks):
+        try:
+            from .monitor import Monitor
+        except ImportError:
+            return callbacks
+        cbs = list(callbacks or [])
+        if any(isinstance(c, Monitor) for c in cbs):
+            return cbs
+        if s.monitor is None:
+            probe = None
+            if s.sample is not None and s.sample.x is not None and s.sample.y is not None:
+                probe = (_head(s.sample.x, 64), _head(s.sample.y, 64))
+            try:
+                s.monitor = Monitor(probe=probe, recording=s.recording,
+                                    stop_when_diagnosed=self.settings.stop_when_diagnosed)
+            except TypeError:
+                s.monitor = Monitor()
+        cbs.append(s.monitor)
+        return cbs
+
+
+def _head(a, n):
+    if isinstance(a, dict):
+        return {k: _head(v, n) for k, v in a.items()}
+    if isinstance(a, (list, tuple)):
+        return [_head(v, n) for v in a]
+    return a[:n]

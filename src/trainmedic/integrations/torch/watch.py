@@ -1,0 +1,1055 @@
+"""The PyTorch watcher: ``with watch(model, optimizer) as medic:`` around an unchanged training loop.
+
+What it installs while the block runs (every one removed on exit, also when the loop raises):
+
+* one global module forward hook (``torch.nn.modules.module.register_module_forward_hook``): loss modules
+  (``nn.modules.loss._Loss``) give the loss, its input and target; the model's own modules give the inputs,
+  the output, activation statistics and the forward order (only on scheduled steps beyond a flag);
+* a tensor hook on every trainable parameter: it sees each backward's fresh gradient *before* it is
+  accumulated into ``p.grad`` (this is how a missing ``zero_grad`` and detached layers are seen);
+* a step pre-hook and post-hook on the optimizer (``Optimizer.register_step_pre_hook``): ``p.grad`` is read
+  there, so no extra backward is ever run;
+* a thin wrapper around ``torch.Tensor.backward`` (restored on exit): it notes the tensor backward is called
+  on (the loss, also for functional losses such as ``F.cross_entropy``) and the user's ``backward`` line.
+
+Hooks only read. Nothing random is drawn from the user's generators, and an exception inside trainmedic
+becomes ``recording.warn(...)``; the probe that raised is switched off and training goes on.
+
+Signals (see the architecture notes): ``loss`` and ``lr`` every step; on the schedule (every ``every``
+steps, plus steps 0, 1, 2, 4, 8, ... when ``early``): ``grad_norm/<layer>``, ``weight_norm/<layer>``,
+``update_ratio/<layer>`` (change made by that one step / weight norm), ``dead_fraction/<layer>`` (ReLU
+modules, and functional ReLUs seen at the next layer's input, named after the layer that feeds them),
+``saturation/<layer>`` (Sigmoid/Tanh modules), ``pred/*`` (the model output). Events: ``nonfinite`` and the
+wiring observations read by :mod:`trainmedic.rules.wiring`:
+
+* ``grad_accumulation``: the gradient of the previous step was still in ``p.grad`` when the next step's
+  gradient arrived and reached the step (``steps`` of ``checked``, ``growth`` = |grad| / |fresh grad|);
+* ``params_not_in_optimizer``: parameters that received gradients but are in no param group;
+* ``frozen``: parametric layers with ``requires_grad=False`` (``default_init``: still at PyTorch's init);
+* ``no_grad``: trainable layers called in the training forward that never received a gradient;
+* ``eval_mode``: ``model.training`` was False at optimizer steps (``modules``: dropout / batch-norm kinds);
+* ``loss_input``: what entered a loss that applies its own activation (or expects log-probabilities);
+* ``loss_broadcast``: a loss whose input and target shapes broadcast to a bigger shape;
+* ``no_step``: backward ran but ``optimizer.step()`` never did (or always found the gradients cleared).
+
+``stop_when_diagnosed`` (the Keras Monitor option) is not offered: a plain PyTorch loop has no hook through
+which trainmedic could end it. Read ``medic.diagnosis`` after the block (or judge ``medic.recording``).
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import linecache
+import math
+import os
+import re
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from ... import probes, sites
+from ..._rng import preserve_rng
+from ...facts import DataFacts, Location, SetupFacts, TrainingFacts
+from ...recording import Recording
+from . import describe as D
+
+_FP_SIZE = 65536  # gradient elements fingerprinted per monitored parameter
+_MONITORED = 4  # parameters whose gradient bookkeeping is tracked exactly (missing zero_grad)
+_ACTIVE: list["Watcher"] = []
+_ORIGINAL_BACKWARD = None
+
+
+# -- the Tensor.backward wrapper (installed once while at least one watcher is active) ------------------
+def _install_backward() -> None:
+    global _ORIGINAL_BACKWARD
+    import torch
+
+    if _ORIGINAL_BACKWARD is not None:
+        return
+    original = torch.Tensor.__dict__["backward"]
+
+    @functools.wraps(original)
+    def backward(self, *args, **kwargs):
+        for w in tuple(_ACTIVE):
+            w._on_backward(self)
+        return original(self, *args, **kwargs)
+
+    _ORIGINAL_BACKWARD = original
+    torch.Tensor.backward = backward
+
+
+def _uninstall_backward() -> None:
+    global _ORIGINAL_BACKWARD
+    import torch
+
+    if _ORIGINAL_BACKWARD is not None and not _ACTIVE:
+        torch.Tensor.backward = _ORIGINAL_BACKWARD
+        _ORIGINAL_BACKWARD = None
+
+
+# -- small source helpers: where in the user's code ----------------------------------------------------
+def _location(file: str, line: int) -> Location:
+    code = linecache.getline(file, line).strip() or None
+    try:
+        rel = os.path.abspath(file).startswith(os.getcwd() + os.sep)
+    except OSError:
+        rel = False
+    return Location(file=os.path.relpath(file) if rel else file, line=int(line), code=code)
+
+
+def _loc_dict(loc: Location | None) -> dict | None:
+    return None if loc is None else {"file": loc.file, "line": loc.line, "code": loc.code}
+
+
+def _user_frame():
+    f = sys._getframe(1)
+    while f is not None and not sites.is_user_file(f.f_code.co_filename):
+        f = f.f_back
+    return f
+
+
+def _names_of(obj: Any, frame) -> list[str]:
+    if frame is None:
+        return []
+    scope = {**frame.f_globals, **frame.f_locals}
+    return [k for k, v in scope.items() if v is obj and not k.startswith("_")]
+
+
+def _assignment_line(file: str, before: int, names: list[str]) -> int | None:
+    """The last line before ``before`` that assigns one of ``names`` (``opt = torch.optim.SGD(...)``)."""
+    if not names:
+        return None
+    pat = re.compile(r"^\s*(?:%s)\s*(?::[^=]+)?=(?!=)" % "|".join(re.escape(n) for n in names))
+    lines = linecache.getlines(file)
+    for i in range(min(before, len(lines)) - 1, 0, -1):
+        if pat.match(lines[i - 1]):
+            return i
+    return None
+
+
+def _find_lines(file: str, pattern: str, start: int = 1, end: int | None = None) -> list[int]:
+    pat = re.compile(pattern)
+    lines = linecache.getlines(file)
+    end = len(lines) if end is None else min(end, len(lines))
+    return [i for i in range(max(start, 1), end + 1)
+            if pat.search(lines[i - 1]) and not lines[i - 1].lstrip().startswith("#")]
+
+
+@functools.lru_cache(maxsize=32)
+def _loops(file: str) -> tuple[tuple[int, int], ...]:
+    try:
+        tree = ast.parse("".join(linecache.getlines(file)))
+    except (SyntaxError, ValueError):
+        return ()
+    return tuple((n.lineno, n.end_lineno or n.lineno) for n in ast.walk(tree)
+                 if isinstance(n, (ast.For, ast.While, ast.AsyncFor)))
+
+
+def _enclosing_loop(file: str, line: int) -> int | None:
+    inside = [a for a, b in _loops(file) if a < line <= b]
+    return max(inside) if inside else None
+
+
+def _source_span(obj: Any) -> tuple[str, int, int] | None:
+    """(file, first line, last line) of a user-defined class or function, None for library code."""
+    try:
+        file = inspect.getsourcefile(obj)
+        lines, start = inspect.getsourcelines(obj)
+    except (TypeError, OSError):
+        return None
+    if not file or not sites.is_user_file(file):
+        return None
+    return file, start, start + len(lines) - 1
+
+
+def _first_tensor(x: Any):
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (list, tuple)):
+        for v in x:
+            t = _first_tensor(v)
+            if t is not None:
+                return t
+    if isinstance(x, dict):
+        for v in x.values():
+            t = _first_tensor(v)
+            if t is not None:
+                return t
+    return None
+
+
+def _numpy(t, rows: int):
+    """A float copy on the CPU of the first ``rows`` rows (never a view of the user's tensor)."""
+    import torch
+
+    with torch.no_grad():
+        x = t.detach()[:rows]
+        if x.is_floating_point() or x.is_complex():
+            x = x.float()
+        return x.cpu().numpy().copy()
+
+
+def _value_kind(a: np.ndarray, class_axis: int = 1) -> dict:
+    """What a loss input looks like: probabilities (rows sum to 1), (0,1) values, log-probabilities, real."""
+    out = {"min": float(a.min()), "max": float(a.max())} if a.size else {}
+    if a.size == 0 or not np.isfinite(a).all():
+        return {"kind": "nonfinite", **out}
+    if a.ndim >= 2 and a.shape[class_axis] >= 2:
+        s = a.sum(axis=class_axis)
+        out["row_sum"] = float(s.mean())
+        if a.min() >= 0 and a.max() <= 1 and np.all(np.abs(s - 1) < 1e-3):
+            return {"kind": "probabilities", **out}
+        lse = np.log(np.exp(a.astype(np.float64)).sum(axis=class_axis))
+        if a.max() <= 1e-6 and np.all(np.abs(lse) < 1e-3):
+            return {"kind": "log_probabilities", **out}
+    if a.min() > 0 and a.max() < 1:
+        return {"kind": "unit_interval", **out}
+    return {"kind": "real", **out}
+
+
+def _channels_last(a: np.ndarray, channels_first: bool) -> np.ndarray:
+    return np.moveaxis(a, 1, -1) if channels_first and a.ndim >= 3 else a
+
+
+class Watcher:
+    """Watches one model and its optimizer through an unchanged PyTorch training loop.
+
+    Use :func:`watch`. After the block, ``diagnosis`` holds the judged :class:`~trainmedic.Diagnosis`
+    and ``recording`` everything observed (``recording.save(dir)`` to keep it). ``step`` is the number of
+    optimizer steps seen so far.
+    """
+
+    def __init__(self, model, optimizer, *, every: int = 50, early: bool = True, save_to: str | None = None,
+                 sample_size: int = 512, select=None, ignore=None):
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        self.model = model
+        self.optimizer = optimizer
+        self.every = int(every)
+        self.early = bool(early)
+        self.save_to = save_to
+        self.sample_size = int(sample_size)
+        self.select, self.ignore = select, ignore
+        self.recording = Recording()
+        self.diagnosis = None
+        self.step = 0
+        self._handles: list = []
+        self._active = False
+        self._broken: set[str] = set()
+        self._events: dict[str, dict] = {}
+        # per-step bookkeeping
+        self._backwards_since = 0
+        self._backward_vals: list = []
+        self._module_losses: list = []
+        self._logged: list = []
+        self._pending: list[tuple] = []
+        self._done_this_step: set = set()
+        self._snapshot: dict | None = None
+        self._out_stash = None
+        self._output_kind: dict | None = None
+        self._n_backward = 0
+        self._backward_loc: Location | None = None
+        self._loss_checks = 0
+        self._act_calls: dict[int, int] = {}
+        self._prev_param: tuple | None = None
+        self._act_outputs: set[int] = set()
+        self._order: list[str] | None = None
+        self._x_rows: list = []
+        self._y_rows: list = []
+        self._data_done = False
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def __enter__(self) -> "Watcher":
+        self._started = time.time()
+        self._frame_info = None
+        frame = _user_frame()
+        if frame is not None:
+            self._frame_info = (frame.f_code.co_filename, frame.f_lineno, _names_of(self.model, frame),
+                                _names_of(self.optimizer, frame))
+        del frame
+        try:
+            self._setup()
+        except Exception as e:  # never break the user's training
+            self._warn("set-up", e)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self.close(error=exc)
+        return False
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Remove every hook, finish the recording, judge it and save it (``save_to``). Idempotent."""
+        if not self._active and self.diagnosis is not None:
+            return
+        self._remove_hooks()
+        rec = self.recording
+        try:
+            self._finish()
+        except Exception as e:
+            self._warn("finish", e)
+        rec.run["steps"] = self.step
+        if error is not None:
+            rec.run["exit"] = f"error: {type(error).__name__}: {error}"
+        else:
+            rec.run.setdefault("exit", "ok")
+        try:
+            from ...engine import judge
+
+            self.diagnosis = judge(rec, select=self.select, ignore=self.ignore)
+        except Exception as e:
+            self._warn("judge", e)
+        if self.save_to:
+            try:
+                rec.save(self.save_to)
+            except Exception as e:
+                self._warn("save", e)
+
+    def _remove_hooks(self) -> None:
+        for h in self._handles:
+            try:
+                h.remove()
+            except Exception:
+                pass
+        self._handles.clear()
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
+        try:
+            _uninstall_backward()
+        except Exception as e:
+            self._warn("restore Tensor.backward", e)
+        self._active = False
+
+    # -- public helpers --------------------------------------------------------------------------------
+    def log_loss(self, loss) -> None:
+        """Report the batch loss yourself (for loops whose loss trainmedic cannot see)."""
+        try:
+            import torch
+
+            self._logged.append(loss.detach() if isinstance(loss, torch.Tensor) else float(loss))
+        except Exception as e:
+            self._warn("log_loss", e)
+
+    def scheduled(self, step: int) -> bool:
+        """True on the steps where the heavier probes run: every ``every`` steps and 0, 1, 2, 4, 8, ..."""
+        return step % self.every == 0 or (self.early and (step & (step - 1)) == 0)
+
+    # -- set-up ----------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        import torch
+        from torch.nn.modules import module as nn_module
+
+        rec, model = self.recording, self.model
+        params = list(model.parameters())
+        device = params[0].device.type if params else "cpu"
+        rec.run.update({"framework": "torch", "backend": device, "steps": 0, "epochs": None,
+                        "versions": {"torch": torch.__version__, "python": sys.version.split()[0]}})
+        facts = SetupFacts()
+        facts.model = D.describe_model(model)
+        facts.optimizer = D.describe_optimizer(self.optimizer)
+        facts.data = DataFacts(source="torch loop")
+        facts.training = TrainingFacts()
+        rec.facts = facts
+        if self._frame_info:
+            file, line, mnames, onames = self._frame_info
+            if facts.model.location is None:
+                n = _assignment_line(file, line, mnames)
+                facts.model.location = _location(file, n) if n else None
+            if facts.optimizer.location is None:
+                n = _assignment_line(file, line, onames)
+                facts.optimizer.location = _location(file, n) if n else None
+
+        self._layers = D.layer_modules(model)
+        self._name_of = {id(m): n for n, m in self._layers}
+        self._name_of[id(model)] = self._name_of.get(id(model), "")
+        self._fact_of = {lf.name: lf for lf in facts.model.layers}
+        self._parametric = [(n, m) for n, m in self._layers if self._fact_of[n].parametric]
+        self._conv_first = bool(self._parametric) and type(self._parametric[0][1]).__name__.startswith("Conv")
+        self._pname: dict[int, str] = {}
+        self._player: dict[int, str] = {}
+        self._params: dict[int, Any] = {}
+        for lname, m in self._layers:
+            for pn, p in m.named_parameters(recurse=False):
+                if id(p) not in self._params:
+                    self._params[id(p)] = p
+                    self._pname[id(p)] = f"{lname}.{pn}" if lname != type(model).__name__ else pn
+                    self._player[id(p)] = lname
+        self._trainable = [pid for pid, p in self._params.items() if p.requires_grad]
+        self._hits = {pid: 0 for pid in self._trainable}
+        self._layer_pids = {n: [id(p) for p in m.parameters(recurse=False) if p.requires_grad]
+                            for n, m in self._parametric}
+        self._layer_pids = {n: v for n, v in self._layer_pids.items() if v}
+        self._called: set[str] = set()
+        self._record_frozen()
+
+        # monitored parameters for the zero_grad bookkeeping: spread over the model
+        tr = self._trainable
+        picks = sorted({tr[int(round(i * (len(tr) - 1) / max(_MONITORED - 1, 1)))] for i in range(_MONITORED)}) \
+            if tr else []
+        gen = torch.Generator().manual_seed(0)  # private: never the user's stream
+        self._mon: dict[int, dict] = {}
+        with preserve_rng():
+            for pid in picks:
+                p = self._params[pid]
+                k = min(p.numel(), _FP_SIZE)
+                v = torch.randn(k, 2, generator=gen, dtype=torch.float32).to(p.device)
+                self._mon[pid] = {"V": v, "k": k, "Q": None, "log": [], "checked": 0}
+
+        for pid in self._trainable:
+            self._handles.append(self._params[pid].register_hook(functools.partial(self._on_grad, pid)))
+        self._handles.append(self.optimizer.register_step_pre_hook(self._on_step_pre))
+        self._handles.append(self.optimizer.register_step_post_hook(self._on_step_post))
+        self._handles.append(nn_module.register_module_forward_hook(self._on_forward, with_kwargs=True))
+        self._loss_base = torch.nn.modules.loss._Loss
+        _ACTIVE.append(self)
+        _install_backward()
+        self._active = True
+
+    def _record_frozen(self) -> None:
+        frozen = [(n, self._fact_of[n]) for n, _ in self._parametric if not self._fact_of[n].trainable]
+        if not frozen:
+            return
+        ev = {"kind": "frozen", "step": 0, "layers": [n for n, _ in frozen],
+              "default_init": [n for n, lf in frozen if lf.init == "torch_default"],
+              "n_parametric": len(self._parametric),
+              "last_layer_frozen": self._parametric[-1][0] in {n for n, _ in frozen},
+              "n_frozen_values": sum(lf.n_params for _, lf in frozen)}
+        ev["locations"] = [_loc_dict(l) for l in self._search(r"requires_grad\s*=\s*False|requires_grad_\(\s*False")]
+        self._event(ev)
+
+    # -- event & warning helpers -----------------------------------------------------------------------
+    def _event(self, ev: dict) -> dict:
+        self._events[ev["kind"]] = ev
+        self.recording.events.append(ev)
+        return ev
+
+    def _warn(self, where: str, e: BaseException) -> None:
+        self._broken.add(where)
+        self.recording.warn(f"trainmedic torch watcher: {where} failed ({type(e).__name__}: {e}); "
+                            "that probe is switched off, training is unaffected")
+
+    def _search(self, pattern: str, in_model: bool = True, in_caller: bool = True, limit: int = 2) -> list:
+        """Lines of the user's code matching ``pattern``: the model's class source, then the watch() file."""
+        found: list[Location] = []
+        spans = []
+        if in_model:
+            span = _source_span(type(self.model))
+            if span:
+                spans.append(span)
+        if in_caller and self._frame_info:
+            spans.append((self._frame_info[0], 1, None))
+        for file, a, b in spans:
+            for n in _find_lines(file, pattern, a, b):
+                loc = _location(file, n)
+                if all((loc.file, loc.line) != (x.file, x.line) for x in found):
+                    found.append(loc)
+        return found[:limit]
+
+    # -- hooks -----------------------------------------------------------------------------------------
+    def _on_backward(self, t) -> None:
+        if "backward" in self._broken:
+            return
+        try:
+            self._n_backward += 1
+            self._backwards_since += 1
+            self._backward_loc = sites.user_location(2)
+            if self._n_backward == 1:
+                self._first_backward_loc = self._backward_loc
+            if t.numel() == 1:
+                self._backward_vals.append(t.detach().reshape(()))
+            if len(self._module_losses) < self._backwards_since and t.grad_fn is not None \
+                    and (self._checking_loss() or self.recording.facts.loss is None):
+                found = D.functional_loss(t)
+                if found is not None:
+                    fact, inp, target, before = found
+                    self._observe_loss(fact, inp, target, self._functional_loss_line(), before, functional=True)
+        except Exception as e:
+            self._warn("backward", e)
+
+    def _functional_loss_line(self) -> Location | None:
+        """For a functional loss: the line assigning the tensor whose ``.backward()`` was called."""
+        loc = self._backward_loc
+        if loc is None or not loc.code:
+            return loc
+        m = re.search(r"(\w+)\s*\.\s*backward\s*\(", loc.code)
+        file = os.path.abspath(loc.file)
+        n = _assignment_line(file, loc.line, [m.group(1)]) if m else None
+        return _location(file, n) if n else loc
+
+    def _on_grad(self, pid: int, g) -> None:
+        try:
+            self._hits[pid] += 1
+            mon = self._mon.get(pid)
+            if mon is None or not self._check_step(self.step):
+                return
+            import torch
+
+            with torch.no_grad():
+                p = self._params[pid]
+                pre = p.grad
+                pre_fp = None if pre is None else self._fp(pre, mon)
+                mon["log"].append((pre_fp, self._fp(g, mon)))
+        except Exception as e:
+            self._warn("gradient hook", e)
+        return None
+
+    def _fp(self, g, mon: dict):
+        if g.is_sparse:
+            g = g.to_dense()
+        return g.detach().reshape(-1)[: mon["k"]].float() @ mon["V"]
+
+    def _check_step(self, s: int) -> bool:
+        return s >= 1 and (self.scheduled(s) or self.scheduled(s - 1))
+
+    def _checking_loss(self) -> bool:
+        return self._loss_checks < 3 or self.scheduled(self.step)
+
+    def _on_forward(self, module, args, kwargs, output) -> None:
+        if not self._active:
+            return
+        try:
+            import torch
+
+            if isinstance(module, self._loss_base):
+                if "loss" not in self._broken and torch.is_grad_enabled():
+                    self._on_loss_module(module, args, kwargs, output)
+                return
+            name = self._name_of.get(id(module))
+            if name is None or not torch.is_grad_enabled():
+                return
+            if module is self.model:
+                self._on_model_output(args, kwargs, output)
+                return
+            self._called.add(name)
+            if self._order is not None:
+                self._order.append(name)
+            elif not hasattr(self, "_order_done"):
+                self._order = [name]
+            if self.scheduled(self.step) and "activations" not in self._broken:
+                self._probe_activation(name, module, args, output)
+        except Exception as e:
+            self._warn("forward hook", e)
+
+    def _on_model_output(self, args, kwargs, output) -> None:
+        x = _first_tensor(args) if args else _first_tensor(kwargs)
+        out = _first_tensor(output)
+        self._act_calls.clear()
+        self._act_outputs.clear()
+        self._prev_param = None
+        if self._order is not None:
+            self._order_done = True
+            self._set_forward_order(self._order, out)
+            self._order = None
+        if x is not None and not self._data_done and "data" not in self._broken:
+            try:
+                self._collect(self._x_rows, x)
+                if self.recording.facts.training.batch_size is None and x.dim() > 0:
+                    self.recording.facts.training.batch_size = int(x.shape[0])
+            except Exception as e:
+                self._warn("data", e)
+        if out is not None and self.scheduled(self.step) and ("out", self.step) not in self._done_this_step:
+            self._done_this_step.add(("out", self.step))
+            self._out_stash = _numpy(out, 512)
+            self._output_kind = _value_kind(self._out_stash)
+
+    def _set_forward_order(self, order: list[str], out) -> None:
+        """Re-describe the output from the real call order (custom modules reuse one ReLU, or define late)."""
+        mf = self.recording.facts.model
+        seq = [self._fact_of[n] for n in order if n in self._fact_of]
+        first = list(dict.fromkeys(order))
+        mf.layers = [self._fact_of[n] for n in first if n in self._fact_of] + \
+                    [lf for lf in mf.layers if lf.name not in set(first)]
+        from ..keras.describe import output_activation
+
+        act, _ = output_activation(seq)
+        last = next((lf for lf in reversed(seq) if lf.parametric), None)
+        mf.output_units = last.units if last else mf.output_units
+        mf.output_activation = act
+        if out is not None and act == "linear" and out.dim() == 2 and out.shape[1] >= 2:
+            kind = _value_kind(_numpy(out, 512))["kind"]
+            if kind == "probabilities":
+                mf.output_activation = "softmax"  # applied functionally inside forward
+            elif kind == "log_probabilities":
+                mf.output_activation = "log_softmax"
+        self._last_module_act = seq[-1].activation if seq and seq[-1].is_activation_layer else None
+
+    def _probe_activation(self, name: str, module, args, output) -> None:
+        import torch
+
+        lf = self._fact_of[name]
+        if not isinstance(output, torch.Tensor):
+            return
+        if lf.is_activation_layer and lf.activation in D.DEAD_KINDS | D.SATURATING:
+            k = self._act_calls.get(id(module), 0)
+            self._act_calls[id(module)] = k + 1
+            self._act_outputs.add(id(output))
+            key = name if k == 0 else f"{name}.{k}"
+            if (key, self.step) in self._done_this_step:
+                return
+            self._done_this_step.add((key, self.step))
+            a = _channels_last(_numpy(output, 256), self._conv_first and output.dim() >= 3)
+            if lf.activation in D.DEAD_KINDS:
+                self.recording.record(f"dead_fraction/{key}", self.step, probes.dead_fraction(a))
+            else:
+                self.recording.record(f"saturation/{key}", self.step, probes.saturation(a, lf.activation))
+            return
+        if not lf.parametric:
+            return
+        # a ReLU applied functionally shows up at the next layer's input: >= 0 where the producer had < 0
+        x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        prev = self._prev_param
+        self._prev_param = (name, output)
+        if x is None or prev is None or id(x) in self._act_outputs or x is prev[1]:
+            return
+        pname, pout = prev
+        key = (f"relu-in:{pname}", self.step)
+        if x.shape != pout.shape or key in self._done_this_step or not x.is_floating_point():
+            return
+        self._done_this_step.add(key)
+        with torch.no_grad():
+            if bool(x.min() >= 0) and bool(pout.min() < 0) and bool((x == 0).any()):
+                a = _channels_last(_numpy(x, 256), self._conv_first and x.dim() >= 3)
+                self.recording.record(f"dead_fraction/{pname}", self.step, probes.dead_fraction(a))
+
+    def _on_loss_module(self, module, args, kwargs, output) -> None:
+        import torch
+
+        if not isinstance(output, torch.Tensor) or not output.requires_grad:
+            return
+        if output.numel() == 1:
+            self._module_losses.append(output.detach().reshape(()))
+        if not (self._checking_loss() or self.recording.facts.loss is None):
+            return
+        inp = args[0] if len(args) > 0 else kwargs.get("input")
+        target = args[1] if len(args) > 1 else kwargs.get("target")
+        fact = D.loss_fact(module)
+        frame = _user_frame()
+        loc = _location(frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
+        if fact.location is None and frame is not None:
+            n = _assignment_line(frame.f_code.co_filename, frame.f_lineno, _names_of(module, frame))
+            fact.location = _location(frame.f_code.co_filename, n) if n else None
+        del frame
+        self._observe_loss(fact, inp, target, loc, None, functional=False)
+
+    def _observe_loss(self, fact, inp, target, loc: Location | None, before: list | None,
+                      functional: bool) -> None:
+        import torch
+
+        facts = self.recording.facts
+        if facts.loss is None:
+            if fact.location is None:
+                fact.location = loc
+            facts.loss = fact
+        self._loss_checks += 1
+        if isinstance(target, torch.Tensor) and not self._data_done and "data" not in self._broken:
+            try:
+                self._collect(self._y_rows, target)
+            except Exception as e:
+                self._warn("data", e)
+        if not isinstance(inp, torch.Tensor):
+            return
+        # shape broadcasting inside an element-wise loss
+        if fact.name not in ("cross_entropy", "nll", "ctc", "multi_margin") and isinstance(target, torch.Tensor):
+            in_shape = list(before) if before else list(inp.shape)
+            try:
+                result = list(torch.broadcast_shapes(tuple(in_shape), tuple(target.shape)))
+            except RuntimeError:
+                result = None
+            if result is not None and in_shape != list(target.shape) and result != in_shape \
+                    or (before and list(before) != list(inp.shape)):
+                ev = self._events.get("loss_broadcast")
+                if ev is None:
+                    ev = self._event({"kind": "loss_broadcast", "step": self.step, "loss": fact.name,
+                                      "input_shape": in_shape, "target_shape": list(target.shape),
+                                      "result_shape": result or list(inp.shape), "count": 0,
+                                      "location": _loc_dict(loc)})
+                ev["count"] += 1
+        # an activation the loss applies itself, or log-probabilities it expects
+        expects = "logits" if fact.applies else ("log_probabilities" if fact.name == "nll" else None)
+        if expects is None:
+            return
+        if functional and fact.name == "cross_entropy":
+            seen = self._output_kind  # the saved input is already log-softmaxed: judge the model output
+        else:
+            seen = _value_kind(_numpy(inp, 512))
+        if seen is None:
+            return
+        bad = {"softmax": ("probabilities",), "sigmoid": ("probabilities", "unit_interval")}.get(fact.applies, ()) \
+            if fact.applies else ("probabilities", "unit_interval", "real")
+        ev = self._events.get("loss_input")
+        if ev is None:
+            ev = self._event({"kind": "loss_input", "step": None, "loss": fact.name, "applies": fact.applies,
+                              "expects": expects, "checked": 0, "matching": 0, "observed": None,
+                              "first_check_step": self.step, "last_check_step": self.step,
+                              "output_module": getattr(self, "_last_module_act", None),
+                              "location": _loc_dict(loc), "source": None})
+        ev["checked"] += 1
+        ev["last_check_step"] = self.step
+        if seen["kind"] in bad:
+            ev["matching"] += 1
+            if ev["step"] is None:
+                ev["step"] = self.step
+                ev.update({k: seen[k] for k in ("min", "max", "row_sum") if k in seen})
+                ev["observed"] = seen["kind"]
+                src = self._search(r"[Ss]oftmax|[Ss]igmoid" if fact.applies or seen["kind"] != "real"
+                                   else r"def forward", limit=1)
+                ev["source"] = _loc_dict(src[0]) if src else None
+
+    def _collect(self, rows: list, t) -> None:
+        have = sum(len(r) for r in rows)
+        if have >= self.sample_size or t.dim() == 0:
+            return
+        per_row = max(int(t[0].numel()) if t.dim() > 1 else 1, 1)
+        limit = min(self.sample_size - have, max(1, 2_000_000 // per_row) - have)
+        if limit <= 0:
+            return
+        rows.append(_numpy(t, limit))
+        if sum(len(r) for r in self._x_rows) >= self.sample_size and \
+                sum(len(r) for r in self._y_rows) >= self.sample_size:
+            self._finish_data()
+
+    def _finish_data(self) -> None:
+        if self._data_done:
+            return
+        self._data_done = True
+        data = self.recording.facts.data
+        if self._x_rows:
+            x = np.concatenate(self._x_rows)
+            af = probes.array_facts(_channels_last(x, self._conv_first and x.ndim >= 3))
+            af.shape = list(x.shape)
+            data.inputs = [af]
+            data.sample_size = len(x)
+        if self._y_rows:
+            data.targets = [probes.label_facts(np.concatenate(self._y_rows))]
+        data.location = _location(self._frame_info[0], self._frame_info[1]) if self._frame_info else None
+        self._x_rows, self._y_rows = [], []
+
+    def _on_step_pre(self, optimizer, args, kwargs) -> None:
+        try:
+            self._step_pre()
+        except Exception as e:
+            self._warn("step pre-hook", e)
+
+    def _step_pre(self) -> None:
+        import torch
+
+        s, rec = self.step, self.recording
+        g0 = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
+        if "lr" in g0:
+            rec.record("lr", s, float(g0["lr"]))
+        # the loss of this step
+        n_b = self._backwards_since
+        vals = self._logged or (self._module_losses if self._module_losses and len(self._module_losses) == n_b
+                                else self._backward_vals or self._module_losses)
+        loss = None
+        if vals:
+            loss = torch.stack([v if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+                                for v in vals]).float().mean() if len(vals) > 1 else vals[0]
+        opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        if "grads" not in self._broken:
+            pids = [pid for pid in self._trainable if self._params[pid].grad is not None]
+            norms = self._grad_norms(pids)
+            if n_b and not any(self._params[p].grad is not None for p in pids if p in opt_ids):
+                self._empty_step(s)
+        else:
+            pids, norms = [], None
+        self._pending.append((s, loss, pids, norms))
+        if not self.model.training:
+            self._eval_mode(s)
+        if self._check_step(s) and "zero_grad" not in self._broken:
+            try:
+                self._check_accumulation(s)
+            except Exception as e:
+                self._warn("zero_grad", e)
+        if self.scheduled(s):
+            self._check_optimizer_params(s, opt_ids)
+            self._flush()
+            self._probe_predictions(s)
+            if "weights" not in self._broken:
+                try:
+                    self._snapshot_weights()
+                except Exception as e:
+                    self._warn("weights", e)
+
+    def _grad_norms(self, pids: list[int]):
+        import torch
+
+        if not pids:
+            return None
+        with torch.no_grad():
+            grads = [self._params[p].grad for p in pids]
+            grads = [g.to_dense() if g.is_sparse else g for g in grads]
+            if all(g.dtype in (torch.float32, torch.float64) and g.device == grads[0].device for g in grads):
+                try:
+                    return torch.stack([n.float() for n in torch._foreach_norm(grads)])
+                except Exception:
+                    pass
+            return torch.stack([torch.linalg.vector_norm(g, dtype=torch.float32).to(grads[0].device)
+                                for g in grads])
+
+    def _flush(self) -> None:
+        """Turn pending per-step tensors into numbers (one device sync per schedule tick)."""
+        import torch
+
+        pending, self._pending = self._pending, []
+        rec = self.recording
+        losses = [p[1] for p in pending if p[1] is not None]
+        lv = torch.stack([l.float().cpu() for l in losses]).tolist() if losses else []
+        it = iter(lv)
+        for s, loss, pids, norms in pending:
+            if loss is not None:
+                v = next(it)
+                rec.record("loss", s, v)
+                if not math.isfinite(v):
+                    self._nonfinite(s, "loss")
+            if norms is None:
+                continue
+            nv = norms.cpu().tolist()
+            if not all(math.isfinite(x) for x in nv):
+                bad = next(i for i, x in enumerate(nv) if not math.isfinite(x))
+                self._nonfinite(s, f"grad:{self._player[pids[bad]]}")
+            if self.scheduled(s):
+                per: dict[str, float] = {}
+                for pid, x in zip(pids, nv):
+                    lname = self._player[pid]
+                    if lname in self._layer_pids:
+                        per[lname] = per.get(lname, 0.0) + x * x
+                for lname in self._layer_pids:
+                    if lname in per:
+                        rec.record(f"grad_norm/{lname}", s, math.sqrt(per[lname]))
+            elif not any(nv) and len(nv) and self._backwards_since >= 0:
+                pass
+
+    def _nonfinite(self, step: int, where: str) -> None:
+        kinds = {(e.get("kind"), e.get("where")) for e in self.recording.events}
+        first = not any(k == "nonfinite" for k, _ in kinds)
+        if ("nonfinite", where) not in kinds and (first or where.startswith(("grad:", "weights:"))):
+            if where == "loss" or first:
+                self.recording.events.append({"kind": "nonfinite", "step": step, "where": where})
+
+    def _probe_predictions(self, s: int) -> None:
+        if self._out_stash is None or "predictions" in self._broken:
+            return
+        a, self._out_stash = self._out_stash, None
+        try:
+            loss = self.recording.facts.loss
+            if a.ndim > 2:
+                return
+            if loss is not None and loss.name not in D.CLASSIFICATION_LOSSES:
+                pred = {"input_spread": probes.predictions(a)["input_spread"]}
+            else:
+                if loss is not None and loss.applies == "sigmoid":
+                    a = 1.0 / (1.0 + np.exp(-np.clip(a, -60, 60)))
+                pred = probes.predictions(a)
+            for k in ("histogram", "entropy", "max_prob", "input_spread"):
+                if k in pred:
+                    self.recording.record(f"pred/{k}", s, pred[k])
+        except Exception as e:
+            self._warn("predictions", e)
+
+    def _snapshot_weights(self) -> None:
+        import torch
+
+        with torch.no_grad():
+            snap = {n: [self._params[p].detach().clone() for p in pids] for n, pids in self._layer_pids.items()}
+            norms = {n: torch.sqrt(sum((w.float() ** 2).sum() for w in ws)) for n, ws in snap.items()}
+            vals = torch.stack(list(norms.values())).cpu().tolist() if norms else []
+        for n, v in zip(norms, vals):
+            self.recording.record(f"weight_norm/{n}", self.step, v)
+            if not math.isfinite(v):
+                self._nonfinite(self.step, f"weights:{n}")
+        self._snapshot = snap
+
+    def _on_step_post(self, optimizer, args, kwargs) -> None:
+        try:
+            self._step_post()
+        except Exception as e:
+            self._warn("step post-hook", e)
+        self.step += 1
+        self.recording.run["steps"] = self.step
+        self._backwards_since = 0
+        self._backward_vals, self._module_losses, self._logged = [], [], []
+        self._done_this_step = {k for k in self._done_this_step if k[1] > self.step - 1}
+
+    def _step_post(self) -> None:
+        import torch
+
+        if self._snapshot is not None:
+            snap, self._snapshot = self._snapshot, None
+            with torch.no_grad():
+                ratios = []
+                for n, old in snap.items():
+                    new = [self._params[p] for p in self._layer_pids[n]]
+                    d = torch.sqrt(sum(((a.float() - b.float()) ** 2).sum() for a, b in zip(new, old)))
+                    w = torch.sqrt(sum((b.float() ** 2).sum() for b in old))
+                    ratios.append(d / torch.clamp(w, min=1e-12))
+                vals = torch.stack(ratios).cpu().tolist() if ratios else []
+            for n, v in zip(snap, vals):
+                self.recording.record(f"update_ratio/{n}", self.step, v)
+        if self._check_step(self.step + 1) and "zero_grad" not in self._broken:
+            with torch.no_grad():
+                for pid, mon in self._mon.items():
+                    g = self._params[pid].grad
+                    mon["Q"] = None if g is None else self._fp(g, mon)
+                    mon["log"] = []
+
+    # -- wiring checks ---------------------------------------------------------------------------------
+    def _check_accumulation(self, s: int) -> None:
+        """Did the gradient of step s-1 stay in p.grad and reach step s (a missing zero_grad)?"""
+        import torch
+
+        for pid, mon in self._mon.items():
+            log, mon["log"] = mon["log"], []
+            p = self._params[pid]
+            if mon["Q"] is None or not log or p.grad is None:
+                continue
+            with torch.no_grad():
+                G = self._fp(p.grad, mon)
+                zero = torch.zeros(2, device=G.device)
+                rows = [mon["Q"], G] + [x for pre, fresh in log for x in ((zero if pre is None else pre), fresh)]
+                vals = torch.stack(rows).double().cpu().numpy()
+            Q, G, pairs = vals[0], vals[1], vals[2:].reshape(-1, 2, 2)
+            carried, F = None, np.zeros(2)
+            for i, (pre, fresh) in enumerate(pairs):
+                if not pre.any():  # p.grad was None or zero: cleared
+                    carried, F = False, np.zeros(2)
+                elif i == 0:
+                    carried = bool(np.allclose(pre, Q, rtol=1e-4, atol=1e-12 + 1e-6 * np.abs(Q).max()))
+                F = F + fresh
+            mon["checked"] += 1
+            if not carried or not np.abs(Q).max() > 0:
+                continue
+            nf, ng = float(np.linalg.norm(F)), float(np.linalg.norm(G))
+            cross = abs(G[0] * F[1] - G[1] * F[0])
+            if nf > 0 and ng > 0 and cross <= 1e-3 * nf * ng:
+                continue  # the step only saw this step's gradient after all
+            ev = self._events.get("grad_accumulation")
+            if ev is None:
+                loc = self._backward_loc
+                loop = None
+                if loc is not None:
+                    n = _enclosing_loop(os.path.abspath(loc.file), loc.line)
+                    loop = _location(os.path.abspath(loc.file), n) if n else None
+                ev = self._event({"kind": "grad_accumulation", "step": s, "steps": 0, "checked": 0,
+                                  "param": self._pname[pid], "growth": [], "location": _loc_dict(loc),
+                                  "loop": _loc_dict(loop), "steps_seen": []})
+            if ev["param"] == self._pname[pid]:
+                ev["steps"] += 1
+                if len(ev["growth"]) < 12:
+                    ev["growth"].append(round(ng / nf, 4) if nf > 0 else None)
+                    ev["steps_seen"].append(s)
+        ev = self._events.get("grad_accumulation")
+        if ev is not None:
+            ev["checked"] = max(m["checked"] for m in self._mon.values())
+
+    def _check_optimizer_params(self, s: int, opt_ids: set[int]) -> None:
+        with_grad = [pid for pid in self._trainable if self._params[pid].grad is not None]
+        missing = [pid for pid in with_grad if pid not in opt_ids]
+        if not missing:
+            return
+        ev = self._events.get("params_not_in_optimizer")
+        if ev is None:
+            ev = self._event({"kind": "params_not_in_optimizer", "step": s, "layers": [], "params": [],
+                              "n_values": 0, "n_grad_values": 0, "n_model_in_optimizer": 0, "count": 0})
+            opt_loc = self.recording.facts.optimizer.location if self.recording.facts.optimizer else None
+            ev["location"] = _loc_dict(opt_loc)
+            ev["step_location"] = _loc_dict(sites.user_location(1))
+        ev["count"] += 1
+        ev["params"] = [self._pname[p] for p in missing]
+        ev["layers"] = list(dict.fromkeys(self._player[p] for p in missing))
+        ev["n_values"] = sum(self._params[p].numel() for p in missing)
+        ev["n_grad_values"] = sum(self._params[p].numel() for p in with_grad)
+        ev["n_model_in_optimizer"] = sum(1 for p in self._params if p in opt_ids)
+
+    def _eval_mode(self, s: int) -> None:
+        ev = self._events.get("eval_mode")
+        if ev is None:
+            kinds = sorted({type(m).__name__ for m in self.model.modules()
+                            if (type(m).__name__ in D.DROPOUT and getattr(m, "p", 0) > 0)
+                            or (type(m).__name__ in D.NORM_WITH_STATS and getattr(m, "track_running_stats", False)
+                                and any(p.requires_grad for p in m.parameters(recurse=False)))})
+            names = (self._frame_info[2] if self._frame_info else []) or ["model"]
+            pat = r"(?:%s)\s*\.\s*(?:eval\s*\(\s*\)|train\s*\(\s*(?:False|mode\s*=\s*False)\s*\))" % \
+                "|".join(re.escape(n) for n in names)
+            ev = self._event({"kind": "eval_mode", "step": s, "steps": 0, "modules": kinds,
+                              "locations": [_loc_dict(l) for l in self._search(pat, in_model=False)],
+                              "step_location": _loc_dict(sites.user_location(1))})
+        ev["steps"] += 1
+
+    def _empty_step(self, s: int) -> None:
+        ev = self._events.get("no_step")
+        if ev is None:
+            ev = self._event({"kind": "no_step", "step": s, "steps": 0, "backwards": 0, "reason": "cleared",
+                              "location": _loc_dict(sites.user_location(1))})
+        ev["steps"] += 1
+
+    def _finish(self) -> None:
+        if self._backwards_since and not self._pending and self.step == 0:
+            pass
+        self._flush()
+        if not self._data_done:
+            self._finish_data()
+        rec = self.recording
+        ev = self._events.get("no_step")
+        if self.step == 0 and self._n_backward >= 1:
+            loc = getattr(self, "_first_backward_loc", None)
+            ev = ev or self._event({"kind": "no_step", "step": 0, "steps": 0, "backwards": 0, "reason": "never",
+                                    "location": _loc_dict(loc)})
+            ev["reason"] = "never"
+        if ev is not None:
+            ev["backwards"] = self._n_backward
+            ev["optimizer_steps"] = self.step
+        self._record_no_grad()
+        if "loss" not in rec.signals and self.step > 0:
+            rec.warn("trainmedic torch watcher: no loss was seen (no loss module, no Tensor.backward); "
+                     "call medic.log_loss(loss) in the loop to record it")
+        if ev := self._events.get("grad_accumulation"):
+            ev["checked"] = max((m["checked"] for m in self._mon.values()), default=0)
+
+    def _record_no_grad(self) -> None:
+        if self._n_backward < 2 or not any(self._hits.values()):
+            return
+        layers = [n for n, pids in self._layer_pids.items()
+                  if n in self._called and all(self._hits[p] == 0 for p in pids)]
+        if not layers:
+            return
+        span = _source_span(type(self.model).forward)
+        locs = []
+        if span:
+            file, a, b = span
+            lines = _find_lines(file, r"\.detach\(|\.data\b|no_grad\(|\.numpy\(|\.item\(|\.tolist\(", a, b)
+            locs = [_location(file, n) for n in lines[:2]] or [_location(file, a)]
+        opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        self._event({"kind": "no_grad", "step": 0, "layers": layers, "backwards": self._n_backward,
+                     "in_optimizer": [n for n in layers if any(p in opt_ids for p in self._layer_pids[n])],
+                     "n_parametric": len(self._parametric), "locations": [_loc_dict(l) for l in locs]})
+
+
+def watch(model, optimizer, *, every: int = 50, early: bool = True, save_to: str | None = None,
+          sample_size: int = 512, select=None, ignore=None) -> Watcher:
+    """Watch an unchanged PyTorch training loop; diagnose it when the block ends.
+
+    ::
+
+        with trainmedic.torch.watch(model, optimizer) as medic:
+            for xb, yb in loader:
+                optimizer.zero_grad(); loss = loss_fn(model(xb), yb); loss.backward(); optimizer.step()
+        print(medic.diagnosis)
+
+    ``every``: run the scheduled probes (gradient/weight norms, update ratios, activation statistics,
+    predictions) every ``every`` optimizer steps, plus steps 0, 1, 2, 4, 8, ... when ``early``.
+    ``save_to``: save the recording into this directory on exit (also when the loop raised; the exception
+    is re-raised). ``sample_size``: samples of inputs/targets summarised into the data facts.
+    ``select``/``ignore``: rule codes or names passed to the judge. The loss is captured from loss modules
+    and from the tensor ``backward()`` is called on; call ``medic.log_loss(loss)`` for loops that use neither.
+    There is no ``stop_when_diagnosed``: trainmedic cannot end a plain loop.
+    """
+    return Watcher(model, optimizer, every=every, early=early, save_to=save_to, sample_size=sample_size,
+                   select=select, ignore=ignore)
+
+
+__all__ = ["Watcher", "watch"]
