@@ -163,7 +163,15 @@ def linear_into_probability_loss(rec: Recording):
     if gf.get("all_zero"):
         ev.append(Evidence("gradient at initialisation", 0.0, "> 0"))
     ev += _overfit_evidence(rec)
-    conf = 0.95 if gf.get("all_zero") else _boost(rec, 0.8, up=0.93, down=0.55)
+    o = F.exp(rec, "overfit_tiny_batch")
+    lo = o.get("loss_min")
+    if lo is not None and lo < 0:
+        ev.append(Evidence("cross-entropy during the tiny-batch experiment", lo, ">= 0 (it is negative: the "
+                                                                                 "loss received invalid probabilities)"))
+    out_min = F.exp(rec, "initial").get("output_min")
+    if out_min is not None and out_min < 0:
+        ev.append(Evidence("smallest output at initialisation", out_min, ">= 0 for a probability"))
+    conf = 0.95 if gf.get("all_zero") or (lo is not None and lo < 0) else _boost(rec, 0.8, up=0.93, down=0.75)
     yield Finding(f"The output is {act} (raw scores) but {loss} expects probabilities: Keras clips or "
                   f"normalises them and the gradient vanishes.", cause="output-activation-mismatch",
                   severity="error", confidence=conf, evidence=ev,

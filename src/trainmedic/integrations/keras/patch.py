@@ -158,6 +158,10 @@ class KerasPatcher:
             from ...engine import judge
 
             judge(s.recording, self.settings.select, self.settings.ignore)  # sets diagnosed_at_s if confident
+        else:  # a later fit call of the same model: the training plan grows
+            tr = s.recording.facts.training
+            if tr is not None and tr.steps_per_epoch:
+                tr.planned_updates = (tr.planned_updates or 0) + tr.steps_per_epoch * int(bound.get("epochs", 1) or 1)
         bound["callbacks"] = self._with_monitor(s, bound.get("callbacks"))
         positional = [bound.pop(n) for n in names[: len(args)]]
         return tuple(positional), bound
