@@ -96,6 +96,7 @@ def judge_buggy(case: dict, folder: Path, r: dict) -> dict:
         "located": located,
         "verified": bool(causes) and causes[0].get("fix", {}).get("verified") is True,
         "diagnosed_at_s": (rep.get("timing") or {}).get("diagnosed_at_s"),
+        "preflight_s": (rep.get("run") or {}).get("preflight_s"),
         "top": ids[:3],
         "status": rep.get("status"),
     }
@@ -190,6 +191,7 @@ def summarise(rows: list[dict]) -> dict:
     clean = [r for r in rows if r["kind"] in ("fixed", "healthy")]
     times = [r["diagnosed_at_s"] for r in buggy if r.get("detected") and r.get("diagnosed_at_s") is not None]
     correct = [r for r in buggy if r.get("top1")]
+    pre = [r["preflight_s"] for r in buggy if r.get("preflight_s") is not None]
 
     def block(rs: list[dict]) -> dict:
         n = len(rs)
@@ -218,6 +220,7 @@ def summarise(rows: list[dict]) -> dict:
         "healthy_with_verified_fix": sum(bool(r.get("verified_fix")) for r in clean),
         "errors": sum(1 for r in rows if r.get("error") or (r.get("exit") not in (0, 1, 3))),
         "time_to_diagnosis_s": {"median": statistics.median(times) if times else None, "p90": _q(times, 0.9)},
+        "preflight_s": {"median": statistics.median(pre) if pre else None, "p90": _q(pre, 0.9)},
         "by_cause": {c: block(rs) for c, rs in sorted(by_cause.items())},
         "by_framework": {f: block(rs) for f, rs in sorted(by_fw.items())},
         "false_alarms_by_framework": fa_by_fw,
@@ -241,7 +244,8 @@ def render(s: dict) -> str:
              f"| false alarms on fixed programs | {_pct(*fa['fixed'])} |",
              f"| false alarms on healthy programs | {_pct(*fa['healthy'])} |",
              f"| healthy/fixed programs with a 'verified fix' | {s['healthy_with_verified_fix']} |",
-             f"| time to diagnosis, median / p90 (s) | {_f(t['median'])} / {_f(t['p90'])} |",
+             f"| time to diagnosis from start, median / p90 (s) | {_f(t['median'])} / {_f(t['p90'])} |",
+             f"| pre-flight time, median / p90 (s) | {_f(s['preflight_s']['median'])} / {_f(s['preflight_s']['p90'])} |",
              f"| runs that errored or timed out | {s['errors']} |", "",
              "| framework | n | detected | top-1 | top-3 | located | verified |", "|---|---|---|---|---|---|---|"]
     for f, b in s["by_framework"].items():

@@ -157,6 +157,9 @@ class Runner:
             rec.run.update({"argv": list(sys.argv), "exit_status": exit_status, "framework": framework})
             if stopped_early:
                 rec.run["stopped_early"] = True
+            pre = (rec.experiments.get("_meta") or {}).get("preflight_s")
+            if pre is not None:
+                rec.run["preflight_s"] = pre
             if script_error is not None:
                 rec.run["script_error"] = f"{type(script_error).__name__}: {script_error}"
             for w in self._warnings:

@@ -1,0 +1,138 @@
+"""End-to-end: real scripts through `trainmedic run` in a subprocess: exit codes, JSON, located lines,
+the script's own output, argv, __name__ and relative file access."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore", TRAINMEDIC_TRIAL_BUDGET_S="10")
+
+KERAS_SCRIPT = """\
+import sys
+import numpy as np
+import keras
+from keras import layers
+
+keras.utils.set_random_seed(0)
+print("argv:", sys.argv[1:], "name:", __name__)
+print("data:", open("data.txt").read().strip())
+rng = np.random.default_rng(0)
+x = rng.random((300, 6)).astype("float32")
+y = (x[:, 0] > 0.5).astype("float32")
+model = keras.Sequential([
+    keras.Input((6,)),
+    layers.Dense(16, activation="relu"),
+    layers.Dense(1, activation="{act}"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+model.fit(x, y, epochs=int(sys.argv[2]), batch_size=32, verbose=0)
+{tail}
+"""
+
+
+def run(tmp_path: Path, script: str, *args: str, name: str = "train.py"):
+    (tmp_path / name).write_text(script)
+    (tmp_path / "data.txt").write_text("hello\n")
+    out = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "trainmedic", "run", "--json", str(out), "--no-save", name, *args],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
+    report = json.loads(out.read_text()) if out.exists() else None
+    return proc, report
+
+
+def test_broken_script_exit_1_with_cause_and_line(tmp_path):
+    proc, report = run(tmp_path, KERAS_SCRIPT.format(act="softmax", tail="print('done')"), "--epochs", "3")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "argv: ['--epochs', '3'] name: __main__" in proc.stdout
+    assert "data: hello" in proc.stdout and "done" in proc.stdout
+    assert report["status"] == "unhealthy"
+    top = report["causes"][0]
+    assert top["id"] == "output-activation-mismatch"
+    assert {"file": "train.py", "line": 15} == {k: top["locations"][0][k] for k in ("file", "line")}
+    assert report["run"]["framework"] == "keras" and report["run"]["exit_status"] == 0
+    assert report["timing"]["diagnosed_at_s"] is not None
+
+
+def test_healthy_script_exit_0(tmp_path):
+    proc, report = run(tmp_path, KERAS_SCRIPT.format(act="sigmoid", tail=""), "--epochs", "3")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert report["status"] == "healthy" and report["causes"] == []
+
+
+def test_script_that_crashes_exit_3_and_report_written(tmp_path):
+    proc, report = run(tmp_path, KERAS_SCRIPT.format(act="softmax", tail="1 / 0"), "--epochs", "2")
+    assert proc.returncode == 3
+    assert "ZeroDivisionError" in proc.stderr and 'train.py", line 19' in proc.stderr
+    assert "trainmedic/cli" not in proc.stderr  # the traceback is the script's, not ours
+    assert report is not None and report["causes"][0]["id"] == "output-activation-mismatch"
+    assert "ZeroDivisionError" in report["run"]["script_error"]
+
+
+def test_script_without_training_exit_2(tmp_path):
+    proc, report = run(tmp_path, "print('nothing to train here')\n")
+    assert proc.returncode == 2
+    assert "nothing to train here" in proc.stdout
+    assert report["status"] == "error" and "no training" in report["error"]
+
+
+def test_script_failing_before_training_exit_3(tmp_path):
+    proc, report = run(tmp_path, "import json\nraise ValueError('bad config')\n")
+    assert proc.returncode == 3
+    assert "ValueError: bad config" in proc.stderr
+    assert report["status"] == "error"
+
+
+def test_missing_script_and_syntax_error_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "trainmedic", "run", "nope.py"], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "no such script" in proc.stderr
+    (tmp_path / "bad.py").write_text("def f(:\n")
+    proc = subprocess.run([sys.executable, "-m", "trainmedic", "run", "bad.py"], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "syntax error" in proc.stderr
+
+
+def test_run_module_and_usage_errors(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "train.py").write_text("import sys\nprint('module', __name__, sys.argv[1:])\n")
+    proc = subprocess.run([sys.executable, "-m", "trainmedic", "run", "--no-save", "-m", "pkg.train", "a", "--b"],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert "module __main__ ['a', '--b']" in proc.stdout
+    assert proc.returncode == 2  # ran, but nothing to diagnose
+    proc = subprocess.run([sys.executable, "-m", "trainmedic", "run", "-m", "no.such.mod"], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "no module" in proc.stderr
+
+
+def test_configuration_from_pyproject_and_env(tmp_path):
+    from trainmedic.cli.config import ConfigError, load_settings
+
+    (tmp_path / "pyproject.toml").write_text('[tool.trainmedic]\nexit-zero = true\nignore = ["TM112"]\n')
+    s = load_settings(tmp_path, environ={"TRAINMEDIC_MAX_SECONDS": "30"})
+    assert s.exit_zero is True and s.ignore == ["TM112"] and s.max_seconds == 30.0
+    (tmp_path / "pyproject.toml").write_text('[tool.trainmedic]\nbogus = 1\n')
+    with pytest.raises(ConfigError):
+        load_settings(tmp_path, environ={})
+
+
+def test_report_command_rejudges_a_saved_recording(tmp_path):
+    from trainmedic import Recording
+    from trainmedic.cli.main import main
+    from trainmedic.facts import LayerFact, ModelFacts, SetupFacts
+
+    rec = Recording(facts=SetupFacts(model=ModelFacts(framework="keras", layers=[
+        LayerFact("d", "Dense", units=4, activation="relu", parametric=True),
+        LayerFact("out", "Dense", units=1, activation="softmax", parametric=True)],
+        output_units=1, output_activation="softmax")))
+    rec.save(tmp_path / "rec")
+    assert main(["report", str(tmp_path / "rec"), "--format", "json", "-o", str(tmp_path / "r.json")]) == 1
+    assert json.loads((tmp_path / "r.json").read_text())["causes"][0]["id"] == "output-activation-mismatch"
+    assert main(["report", str(tmp_path / "missing")]) == 2
