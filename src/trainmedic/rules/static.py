@@ -1146,3 +1146,35 @@ def dropout_on_output(rec: Recording):
                       confidence=_boost(rec, 0.6, up=0.8, down=0.4),
                       evidence=[Evidence("layers after the output layer", [l.kind for l in after], "activation only")],
                       locations=F.loc(*drops), fix="Remove the Dropout after the last Dense layer.")
+
+
+@rule("TM123", "validation-overlaps-training", ["validation-leak"], "static")
+def validation_overlaps_training(rec: Recording):
+    """
+    What it detects:
+    Validation samples that are also training samples: rows of `validation_data` found, byte for byte,
+    among the training inputs passed to `fit`.
+
+    Why training fails:
+    The validation numbers measure memory, not generalisation: they track the training metrics, look good
+    and mean nothing; early stopping and model selection are fooled.
+
+    Evidence:
+    The number and fraction of validation rows identical to a training row.
+
+    Fix:
+    Split once (e.g. `train_test_split(x, y)`) before any augmentation or duplication, and validate on the
+    held-out part only.
+
+    Example:
+    `model.fit(x, y, validation_data=(x[:200], y[:200]))` -> split first, train on the rest.
+    """
+    o = F.exp(rec, "validation_overlap")
+    frac = o.get("fraction")
+    if not o or frac is None or frac < 0.1:
+        return
+    yield Finding(f"{o['shared']} of {o['n_validation']} validation samples ({frac:.0%}) are also training samples.",
+                  cause="validation-leak", severity="error" if frac >= 0.5 else "warning",
+                  confidence=0.9 if frac >= 0.5 else 0.7,
+                  evidence=[Evidence("validation rows identical to a training row", round(frac, 3), 0.0)],
+                  locations=F.fit_loc(rec), fix="Validate on samples held out from training.")

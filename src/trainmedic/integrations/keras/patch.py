@@ -155,6 +155,7 @@ class KerasPatcher:
                 s.recording.facts.data.origin = sites.data_origin(fit_site)
             if s.recording.facts.training is not None:
                 s.recording.facts.training.location = fit_site
+            _validation_overlap(s.recording, x, bound.get("validation_data"))
             from ...engine import judge
 
             judge(s.recording, self.settings.select, self.settings.ignore)  # sets diagnosed_at_s if confident
@@ -193,3 +194,25 @@ def _head(a, n):
     if isinstance(a, (list, tuple)):
         return [_head(v, n) for v in a]
     return a[:n]
+
+
+def _validation_overlap(rec: Recording, x, validation_data) -> None:
+    """Fraction of validation rows that also appear, exactly, among the training rows (arrays only)."""
+    import numpy as np
+
+    if not isinstance(validation_data, (tuple, list)) or not validation_data:
+        return
+    xv = validation_data[0]
+    if not hasattr(x, "shape") or not hasattr(xv, "shape") or len(x) == 0 or len(xv) == 0:
+        return
+    try:
+        xt, xv = np.asarray(x), np.asarray(xv)
+        if xt.shape[1:] != xv.shape[1:]:
+            return
+        train = {r.tobytes() for r in np.ascontiguousarray(xt.reshape(len(xt), -1))}
+        rows = np.ascontiguousarray(xv.reshape(len(xv), -1))
+        shared = sum(r.tobytes() in train for r in rows)
+        rec.experiments["validation_overlap"] = {"n_validation": int(len(rows)), "shared": int(shared),
+                                                 "fraction": float(shared / len(rows))}
+    except Exception as e:
+        rec.warn(f"validation overlap check skipped: {type(e).__name__}: {e}")

@@ -108,10 +108,10 @@ def looks_default_init(m) -> bool:
     if not fan_in:
         return False
     with torch.no_grad():
-        x = w.detach().double().flatten()
         bound = 1.0 / math.sqrt(fan_in)
-        if float(x.abs().max()) > bound * (1 + 1e-5):
+        if float(w.detach().abs().max()) > bound * (1 + 1e-5):
             return False
+        x = w.detach().reshape(-1)[:1_000_000].double()  # a prefix is plenty for the spread
         std = float(x.std())
         # a uniform in [-b, b] has std b/sqrt(3); allow sampling noise for small tensors
         tol = 0.15 + 2.0 / math.sqrt(x.numel())
@@ -197,7 +197,8 @@ def functional_loss(t) -> tuple[LossFact, Any, Any, list | None] | None:
 
     Returns ``(fact, input, target, input_shape_before_broadcast)``, or None when no known loss node is
     found within a few wrapper nodes (``+ reg``, ``* w``, ``/ k``, ``.mean()``). ``input`` is what the loss
-    node saved: for cross-entropy the log-softmax of the logits.
+    node saved; for cross-entropy (which saves only log-softmax) it is the output of a softmax applied just
+    before the loss when there is one, else None.
     """
     frontier = [getattr(t, "grad_fn", None)]
     for _ in range(4):
@@ -210,16 +211,22 @@ def functional_loss(t) -> tuple[LossFact, Any, Any, list | None] | None:
             if cls is not None:
                 fact = LossFact(*_loss_tuple(cls))
                 fact.given_as = f"functional {fact.name}"
-                children = [type(n).__name__ for n, _ in node.next_functions if n is not None]
-                if cls == "NLLLoss" and "LogSoftmaxBackward0" in children:
+                inp = getattr(node, "_saved_self", None)
+                lsm = next((n for n, _ in node.next_functions
+                            if n is not None and type(n).__name__ == "LogSoftmaxBackward0"), None)
+                if cls == "NLLLoss" and lsm is not None:
                     fact.name, fact.applies, fact.from_logits = "cross_entropy", "softmax", True
                     fact.given_as = "functional cross_entropy"
+                    inp = None
+                    for n, _ in lsm.next_functions:
+                        if n is not None and type(n).__name__ == "SoftmaxBackward0":
+                            inp = getattr(n, "_saved_result", None)
                 before = None
                 for n, _ in node.next_functions:
                     if n is not None and type(n).__name__ == "ExpandBackward0":
                         sizes = getattr(n, "_saved_self_sym_sizes", None)
                         before = [int(s) for s in sizes] if sizes is not None else None
-                return (fact, getattr(node, "_saved_self", None), getattr(node, "_saved_target", None), before)
+                return fact, inp, getattr(node, "_saved_target", None), before
             if kind in _GRAD_FN_WRAPPERS:
                 nxt.extend(n for n, _ in node.next_functions if n is not None)
         frontier = nxt
@@ -229,6 +236,43 @@ def functional_loss(t) -> tuple[LossFact, Any, Any, list | None] | None:
 def _loss_tuple(cls: str) -> tuple:
     name, applies, from_logits = LOSSES[cls]
     return (name, from_logits, applies)
+
+
+def functional_activation(before, after) -> str | None:
+    """Which activation turned ``before`` (a layer's output) into ``after`` (the next layer's input).
+
+    Used on one batch to see activations applied inside ``forward`` (``F.relu``, ``torch.sigmoid``): each
+    candidate is recomputed from ``before`` and compared. A ReLU followed by dropout counts as relu.
+    'linear' when nothing happened (same values), None when no candidate matches (pooling, residuals ...).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if after is before:
+        return "linear"
+    if not isinstance(after, torch.Tensor) or after.numel() != before.numel() or after.numel() == 0 \
+            or not after.is_floating_point() or not before.is_floating_point():
+        return None
+    with torch.no_grad():
+        x = after.detach()
+        p = before.detach().reshape(x.shape).to(x.dtype)
+        if torch.equal(x, p):
+            return "linear"
+        cands = [("relu", F.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("leaky_relu", F.leaky_relu),
+                 ("elu", F.elu), ("gelu", F.gelu), ("silu", F.silu), ("softplus", F.softplus),
+                 ("relu6", F.relu6), ("selu", F.selu)]
+        if x.dim() >= 2:
+            cands += [("softmax", lambda t: torch.softmax(t, 1)), ("log_softmax", lambda t: torch.log_softmax(t, 1))]
+        for name, f in cands:
+            if torch.allclose(f(p), x, rtol=1e-4, atol=1e-6):
+                return name
+        # relu then (inverted) dropout: zero where p <= 0, one common scale where x > 0
+        pos = x > 0
+        if bool((x >= 0).all()) and bool(pos.any()) and not bool((pos & (p <= 0)).any()):
+            ratio = x[pos] / p[pos]
+            if torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-4) and float(ratio[0]) >= 1.0:
+                return "relu"
+    return None
 
 
 def describe_optimizer(opt) -> OptimizerFact:
@@ -252,4 +296,5 @@ def describe_optimizer(opt) -> OptimizerFact:
 
 __all__ = ["ACTIVATIONS", "CLASSIFICATION_LOSSES", "DEAD_KINDS", "DROPOUT", "LOSSES", "NORM_WITH_STATS",
            "PARAMETRIC", "SATURATING", "describe_layer", "describe_model", "describe_optimizer",
-           "functional_loss", "layer_modules", "looks_default_init", "loss_fact", "refresh_output"]
+           "functional_activation", "functional_loss", "layer_modules", "looks_default_init", "loss_fact",
+           "refresh_output"]

@@ -10,7 +10,14 @@ What it installs while the block runs (every one removed on exit, also when the 
 * a step pre-hook and post-hook on the optimizer (``Optimizer.register_step_pre_hook``): ``p.grad`` is read
   there, so no extra backward is ever run;
 * a thin wrapper around ``torch.Tensor.backward`` (restored on exit): it notes the tensor backward is called
-  on (the loss, also for functional losses such as ``F.cross_entropy``) and the user's ``backward`` line.
+  on (the loss, also for functional losses such as ``F.cross_entropy``, recognised from its autograd node;
+  AMP's ``scaler.scale(loss)`` factor removed) and the user's ``backward`` line. A backward counts for a
+  watcher only if it reached that watcher's parameters (two watched models in one loop stay apart).
+
+The model's layers are re-described from the first forward: call order, and activations applied inside
+``forward`` (``F.relu`` after ``fc1`` makes ``fc1``'s activation relu; after a non-weight layer such as batch
+norm it becomes an activation entry ``relu(bn)``; an op that is not recognised after a hidden weight layer
+is 'custom').
 
 Hooks only read. Nothing random is drawn from the user's generators, and an exception inside trainmedic
 becomes ``recording.warn(...)``; the probe that raised is switched off and training goes on.
@@ -19,7 +26,8 @@ Signals (see the architecture notes): ``loss`` and ``lr`` every step; on the sch
 steps, plus steps 0, 1, 2, 4, 8, ... when ``early``): ``grad_norm/<layer>``, ``weight_norm/<layer>``,
 ``update_ratio/<layer>`` (change made by that one step / weight norm), ``dead_fraction/<layer>`` (ReLU
 modules, and functional ReLUs seen at the next layer's input, named after the layer that feeds them),
-``saturation/<layer>`` (Sigmoid/Tanh modules), ``pred/*`` (the model output). Events: ``nonfinite`` and the
+``saturation/<layer>`` (Sigmoid/Tanh, likewise), ``pred/*`` (the model output). A module called several
+times per forward (one ``self.relu`` for every layer) gives ``<name>``, ``<name>.1``, ``<name>.2``... Events: ``nonfinite`` and the
 wiring observations read by :mod:`trainmedic.rules.wiring`:
 
 * ``grad_accumulation``: the gradient of the previous step was still in ``p.grad`` when the next step's
@@ -45,14 +53,13 @@ import math
 import os
 import re
 import sys
-import time
 from typing import Any
 
 import numpy as np
 
 from ... import probes, sites
 from ..._rng import preserve_rng
-from ...facts import DataFacts, Location, SetupFacts, TrainingFacts
+from ...facts import DataFacts, LayerFact, Location, SetupFacts, TrainingFacts
 from ...recording import Recording
 from . import describe as D
 
@@ -73,9 +80,12 @@ def _install_backward() -> None:
 
     @functools.wraps(original)
     def backward(self, *args, **kwargs):
-        for w in tuple(_ACTIVE):
-            w._on_backward(self)
-        return original(self, *args, **kwargs)
+        watchers = tuple(_ACTIVE)
+        tokens = [w._on_backward(self) for w in watchers]
+        result = original(self, *args, **kwargs)
+        for w, token in zip(watchers, tokens):
+            w._after_backward(token)
+        return result
 
     _ORIGINAL_BACKWARD = original
     torch.Tensor.backward = backward
@@ -204,12 +214,31 @@ def _value_kind(a: np.ndarray, class_axis: int = 1) -> dict:
         out["row_sum"] = float(s.mean())
         if a.min() >= 0 and a.max() <= 1 and np.all(np.abs(s - 1) < 1e-3):
             return {"kind": "probabilities", **out}
-        lse = np.log(np.exp(a.astype(np.float64)).sum(axis=class_axis))
+        m = a.astype(np.float64).max(axis=class_axis, keepdims=True)
+        lse = (m + np.log(np.exp(a - m).sum(axis=class_axis, keepdims=True))).squeeze(class_axis)
         if a.max() <= 1e-6 and np.all(np.abs(lse) < 1e-3):
             return {"kind": "log_probabilities", **out}
     if a.min() > 0 and a.max() < 1:
         return {"kind": "unit_interval", **out}
     return {"kind": "real", **out}
+
+
+def _unscaled(t):
+    """The loss value of the tensor ``backward()`` is called on, without a constant factor such as AMP's
+    ``scaler.scale(loss)`` (``loss * scale``). Stays on the device: no sync."""
+    import torch
+
+    v = t.detach().reshape(())
+    fn = t.grad_fn
+    try:
+        if type(fn).__name__ == "MulBackward0":
+            k = getattr(fn, "_saved_other", None)
+            if isinstance(k, torch.Tensor) and k.numel() == 1 and not k.requires_grad and k.is_floating_point():
+                k = k.detach().reshape(()).to(v.dtype)
+                v = torch.where(k != 0, v / k, v)
+    except RuntimeError:  # saved tensors already freed
+        pass
+    return v
 
 
 def _channels_last(a: np.ndarray, channels_first: bool) -> np.ndarray:
@@ -253,20 +282,27 @@ class Watcher:
         self._out_stash = None
         self._output_kind: dict | None = None
         self._n_backward = 0
+        self._last_out_fn = None
+        self._hit_total = 0
         self._backward_loc: Location | None = None
         self._loss_checks = 0
         self._act_calls: dict[int, int] = {}
-        self._prev_param: tuple | None = None
+        self._prev_layer: tuple | None = None
         self._act_outputs: set[int] = set()
         self._order: list[str] | None = None
         self._x_rows: list = []
         self._y_rows: list = []
         self._data_done = False
+        self._order_done = False
+        self._func_act: dict[str, str | None] = {}  # layer -> activation applied to its output in forward
+        self._synthetic: dict[str, LayerFact] = {}  # layer -> activation op after a non-weight layer
+        self._nonfinite_seen: set[str] = set()
+        self._acc_pid: int | None = None
+        self._first_backward_loc: Location | None = None
+        self._frame_info: tuple | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> "Watcher":
-        self._started = time.time()
-        self._frame_info = None
         frame = _user_frame()
         if frame is not None:
             self._frame_info = (frame.f_code.co_filename, frame.f_lineno, _names_of(self.model, frame),
@@ -310,6 +346,7 @@ class Watcher:
                 self._warn("save", e)
 
     def _remove_hooks(self) -> None:
+        self._last_out_fn = self._prev_layer = self._snapshot = None
         for h in self._handles:
             try:
                 h.remove()
@@ -346,8 +383,11 @@ class Watcher:
         rec, model = self.recording, self.model
         params = list(model.parameters())
         device = params[0].device.type if params else "cpu"
+        from ... import __version__
+
         rec.run.update({"framework": "torch", "backend": device, "steps": 0, "epochs": None,
-                        "versions": {"torch": torch.__version__, "python": sys.version.split()[0]}})
+                        "versions": {"torch": torch.__version__, "trainmedic": __version__,
+                                     "python": sys.version.split()[0]}})
         facts = SetupFacts()
         facts.model = D.describe_model(model)
         facts.optimizer = D.describe_optimizer(self.optimizer)
@@ -386,10 +426,11 @@ class Watcher:
         self._called: set[str] = set()
         self._record_frozen()
 
-        # monitored parameters for the zero_grad bookkeeping: spread over the model
-        tr = self._trainable
-        picks = sorted({tr[int(round(i * (len(tr) - 1) / max(_MONITORED - 1, 1)))] for i in range(_MONITORED)}) \
-            if tr else []
+        # monitored parameters for the zero_grad bookkeeping: spread over those the optimizer steps
+        opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        tr = [pid for pid in self._trainable if pid in opt_ids] or self._trainable
+        picks = list(dict.fromkeys(tr[round(i * (len(tr) - 1) / max(_MONITORED - 1, 1))]
+                                   for i in range(_MONITORED))) if tr else []
         gen = torch.Generator().manual_seed(0)  # private: never the user's stream
         self._mon: dict[int, dict] = {}
         with preserve_rng():
@@ -418,22 +459,41 @@ class Watcher:
               "n_parametric": len(self._parametric),
               "last_layer_frozen": self._parametric[-1][0] in {n for n, _ in frozen},
               "n_frozen_values": sum(lf.n_params for _, lf in frozen)}
-        ev["locations"] = [_loc_dict(l) for l in self._search(r"requires_grad\s*=\s*False|requires_grad_\(\s*False")]
+        ev["locations"] = [_loc_dict(l) for l in self._search(r"requires_grad\s*=\s*False|requires_grad_\(\s*False",
+                                                              whole_file=True)]
         self._event(ev)
 
     # -- event & warning helpers -----------------------------------------------------------------------
-    def _event(self, ev: dict) -> dict:
+    def _event(self, ev: dict, publish: bool = True) -> dict:
+        """Keep ``ev`` (updated in place later); put it in ``recording.events`` now or on ``_publish``."""
         self._events[ev["kind"]] = ev
-        self.recording.events.append(ev)
+        if publish:
+            self._publish(ev)
         return ev
+
+    def _publish(self, ev: dict) -> None:
+        if not any(e is ev for e in self.recording.events):
+            self.recording.events.append(ev)
 
     def _warn(self, where: str, e: BaseException) -> None:
         self._broken.add(where)
         self.recording.warn(f"trainmedic torch watcher: {where} failed ({type(e).__name__}: {e}); "
                             "that probe is switched off, training is unaffected")
 
-    def _search(self, pattern: str, in_model: bool = True, in_caller: bool = True, limit: int = 2) -> list:
-        """Lines of the user's code matching ``pattern``: the model's class source, then the watch() file."""
+    def _guard(self, where: str, fn, *args) -> Any:
+        """Run one probe: an exception becomes a warning and switches that probe off for the run."""
+        if where in self._broken:
+            return None
+        try:
+            return fn(*args)
+        except Exception as e:
+            self._warn(where, e)
+            return None
+
+    def _search(self, pattern: str, in_model: bool = True, in_caller: bool = True, limit: int = 2,
+                whole_file: bool = False) -> list:
+        """Lines of the user's code matching ``pattern``: the model's class source, then the watch() file
+        (up to the ``watch()`` line unless ``whole_file``)."""
         found: list[Location] = []
         spans = []
         if in_model:
@@ -441,7 +501,10 @@ class Watcher:
             if span:
                 spans.append(span)
         if in_caller and self._frame_info:
-            spans.append((self._frame_info[0], 1, None))
+            file, line = self._frame_info[0], self._frame_info[1]
+            spans.append((file, 1, line))
+            if whole_file:
+                spans.append((file, line + 1, None))
         for file, a, b in spans:
             for n in _find_lines(file, pattern, a, b):
                 loc = _location(file, n)
@@ -450,25 +513,40 @@ class Watcher:
         return found[:limit]
 
     # -- hooks -----------------------------------------------------------------------------------------
-    def _on_backward(self, t) -> None:
-        if "backward" in self._broken:
-            return
-        try:
-            self._n_backward += 1
-            self._backwards_since += 1
-            self._backward_loc = sites.user_location(2)
-            if self._n_backward == 1:
-                self._first_backward_loc = self._backward_loc
-            if t.numel() == 1:
-                self._backward_vals.append(t.detach().reshape(()))
-            if len(self._module_losses) < self._backwards_since and t.grad_fn is not None \
-                    and (self._checking_loss() or self.recording.facts.loss is None):
-                found = D.functional_loss(t)
-                if found is not None:
-                    fact, inp, target, before = found
-                    self._observe_loss(fact, inp, target, self._functional_loss_line(), before, functional=True)
-        except Exception as e:
-            self._warn("backward", e)
+    def _on_backward(self, t) -> tuple | None:
+        """Before ``t.backward()``: note the loss and where backward is called (kept only if it reaches
+        this model's parameters, see :meth:`_after_backward`). The functional loss is read now: autograd
+        frees what it saved during the backward."""
+        return self._guard("backward", self._before_backward, t)
+
+    def _before_backward(self, t) -> tuple:
+        needed = self._n_backward == 0 or self._check_step(self.step) or self._checking_loss()
+        loc = sites.user_location() if needed else self._backward_loc
+        value = _unscaled(t) if t.numel() == 1 else None
+        found = None
+        if len(self._module_losses) <= self._backwards_since and t.grad_fn is not None \
+                and (self._checking_loss() or self.recording.facts.loss is None):
+            found = self._guard("functional loss", D.functional_loss, t)
+        return self._hit_total, loc, value, found
+
+    def _after_backward(self, token: tuple | None) -> None:
+        if token is not None:
+            self._guard("backward", self._count_backward, token)
+
+    def _count_backward(self, token: tuple) -> None:
+        hits, loc, value, found = token
+        if self._hit_total == hits and self._trainable:
+            return  # another model's backward (a second watcher, a GAN's other network)
+        self._n_backward += 1
+        self._backwards_since += 1
+        self._backward_loc = loc
+        if self._n_backward == 1:
+            self._first_backward_loc = loc
+        if value is not None:
+            self._backward_vals.append(value)
+        if found is not None:
+            fact, inp, target, before = found
+            self._guard("loss", self._observe_loss, fact, inp, target, self._functional_loss_line(), before, True)
 
     def _functional_loss_line(self) -> Location | None:
         """For a functional loss: the line assigning the tensor whose ``.backward()`` was called."""
@@ -481,21 +559,19 @@ class Watcher:
         return _location(file, n) if n else loc
 
     def _on_grad(self, pid: int, g) -> None:
-        try:
-            self._hits[pid] += 1
-            mon = self._mon.get(pid)
-            if mon is None or not self._check_step(self.step):
-                return
-            import torch
+        self._hits[pid] += 1
+        self._hit_total += 1
+        mon = self._mon.get(pid)
+        if mon is not None and self._check_step(self.step):
+            self._guard("zero_grad", self._fingerprint_backward, pid, mon, g)
+        return None  # never replace the gradient
 
-            with torch.no_grad():
-                p = self._params[pid]
-                pre = p.grad
-                pre_fp = None if pre is None else self._fp(pre, mon)
-                mon["log"].append((pre_fp, self._fp(g, mon)))
-        except Exception as e:
-            self._warn("gradient hook", e)
-        return None
+    def _fingerprint_backward(self, pid: int, mon: dict, g) -> None:
+        import torch
+
+        with torch.no_grad():
+            pre = self._params[pid].grad  # still without this backward's gradient
+            mon["log"].append((None if pre is None else self._fp(pre, mon), self._fp(g, mon)))
 
     def _fp(self, g, mon: dict):
         if g.is_sparse:
@@ -509,60 +585,65 @@ class Watcher:
         return self._loss_checks < 3 or self.scheduled(self.step)
 
     def _on_forward(self, module, args, kwargs, output) -> None:
-        if not self._active:
-            return
-        try:
-            import torch
+        if self._active:
+            self._guard("forward hook", self._forward, module, args, kwargs, output)
 
-            if isinstance(module, self._loss_base):
-                if "loss" not in self._broken and torch.is_grad_enabled():
-                    self._on_loss_module(module, args, kwargs, output)
-                return
-            name = self._name_of.get(id(module))
-            if name is None or not torch.is_grad_enabled():
-                return
-            if module is self.model:
-                self._on_model_output(args, kwargs, output)
-                return
-            self._called.add(name)
-            if self._order is not None:
-                self._order.append(name)
-            elif not hasattr(self, "_order_done"):
-                self._order = [name]
-            if self.scheduled(self.step) and "activations" not in self._broken:
-                self._probe_activation(name, module, args, output)
-        except Exception as e:
-            self._warn("forward hook", e)
+    def _forward(self, module, args, kwargs, output) -> None:
+        import torch
+
+        if isinstance(module, self._loss_base):
+            if torch.is_grad_enabled():
+                self._guard("loss", self._on_loss_module, module, args, kwargs, output)
+            return
+        name = self._name_of.get(id(module))
+        if name is None or not torch.is_grad_enabled():
+            return
+        self._called.add(name)
+        if module is self.model:
+            self._guard("model output", self._on_model_output, args, kwargs, output)
+            return
+        if self._order is not None:
+            self._order.append(name)
+        elif not self._order_done:
+            self._order = [name]
+        if self.scheduled(self.step):
+            self._guard("activations", self._probe_activation, name, module, args, output)
 
     def _on_model_output(self, args, kwargs, output) -> None:
         x = _first_tensor(args) if args else _first_tensor(kwargs)
         out = _first_tensor(output)
+        self._last_out_fn = getattr(out, "grad_fn", None)
+        if not self._order_done:
+            if self._prev_layer is not None and out is not None and id(out) not in self._act_outputs:
+                self._guard("activations", self._after_layer, *self._prev_layer, out, False, True)
+            self._order_done = True
+            self._guard("forward order", self._set_forward_order, self._order or [], out)
+            self._order = None
         self._act_calls.clear()
         self._act_outputs.clear()
-        self._prev_param = None
-        if self._order is not None:
-            self._order_done = True
-            self._set_forward_order(self._order, out)
-            self._order = None
-        if x is not None and not self._data_done and "data" not in self._broken:
-            try:
-                self._collect(self._x_rows, x)
-                if self.recording.facts.training.batch_size is None and x.dim() > 0:
-                    self.recording.facts.training.batch_size = int(x.shape[0])
-            except Exception as e:
-                self._warn("data", e)
+        self._prev_layer = None
+        if x is not None and not self._data_done:
+            self._guard("data", self._collect, self._x_rows, x)
+        if x is not None and self.recording.facts.training.batch_size is None and x.dim() > 0:
+            self.recording.facts.training.batch_size = int(x.shape[0])
         if out is not None and self.scheduled(self.step) and ("out", self.step) not in self._done_this_step:
             self._done_this_step.add(("out", self.step))
             self._out_stash = _numpy(out, 512)
             self._output_kind = _value_kind(self._out_stash)
 
     def _set_forward_order(self, order: list[str], out) -> None:
-        """Re-describe the output from the real call order (custom modules reuse one ReLU, or define late)."""
+        """Re-describe the model from the first forward: call order (custom modules may reuse one ReLU or
+        define layers out of order) and the activations applied functionally inside ``forward``."""
         mf = self.recording.facts.model
-        seq = [self._fact_of[n] for n in order if n in self._fact_of]
-        first = list(dict.fromkeys(order))
-        mf.layers = [self._fact_of[n] for n in first if n in self._fact_of] + \
-                    [lf for lf in mf.layers if lf.name not in set(first)]
+        seq: list[LayerFact] = []
+        for n in order:
+            if n in self._fact_of:
+                seq.append(self._fact_of[n])
+                if n in self._synthetic:
+                    seq.append(self._synthetic[n])
+        first = list(dict.fromkeys(id(lf) for lf in seq))
+        by_id = {id(lf): lf for lf in seq}
+        mf.layers = [by_id[i] for i in first] + [lf for lf in mf.layers if id(lf) not in by_id]
         from ..keras.describe import output_activation
 
         act, _ = output_activation(seq)
@@ -572,10 +653,9 @@ class Watcher:
         if out is not None and act == "linear" and out.dim() == 2 and out.shape[1] >= 2:
             kind = _value_kind(_numpy(out, 512))["kind"]
             if kind == "probabilities":
-                mf.output_activation = "softmax"  # applied functionally inside forward
+                mf.output_activation = "softmax"
             elif kind == "log_probabilities":
                 mf.output_activation = "log_softmax"
-        self._last_module_act = seq[-1].activation if seq and seq[-1].is_activation_layer else None
 
     def _probe_activation(self, name: str, module, args, output) -> None:
         import torch
@@ -583,49 +663,63 @@ class Watcher:
         lf = self._fact_of[name]
         if not isinstance(output, torch.Tensor):
             return
-        if lf.is_activation_layer and lf.activation in D.DEAD_KINDS | D.SATURATING:
+        if lf.is_activation_layer:
+            self._act_outputs.add(id(output))
             k = self._act_calls.get(id(module), 0)
             self._act_calls[id(module)] = k + 1
-            self._act_outputs.add(id(output))
-            key = name if k == 0 else f"{name}.{k}"
-            if (key, self.step) in self._done_this_step:
-                return
-            self._done_this_step.add((key, self.step))
-            a = _channels_last(_numpy(output, 256), self._conv_first and output.dim() >= 3)
-            if lf.activation in D.DEAD_KINDS:
-                self.recording.record(f"dead_fraction/{key}", self.step, probes.dead_fraction(a))
-            else:
-                self.recording.record(f"saturation/{key}", self.step, probes.saturation(a, lf.activation))
+            self._record_activation(name if k == 0 else f"{name}.{k}", lf.activation, output)
             return
-        if not lf.parametric:
-            return
-        # a ReLU applied functionally shows up at the next layer's input: >= 0 where the producer had < 0
         x = args[0] if args and isinstance(args[0], torch.Tensor) else None
-        prev = self._prev_param
-        self._prev_param = (name, output)
-        if x is None or prev is None or id(x) in self._act_outputs or x is prev[1]:
+        prev, self._prev_layer = self._prev_layer, (name, output)
+        if x is not None and prev is not None and id(x) not in self._act_outputs:
+            self._after_layer(prev[0], prev[1], x)
+
+    def _after_layer(self, pname: str, pout, x, probe: bool = True, last: bool = False) -> None:
+        """``x`` left layer ``pname`` through code inside ``forward``: name that activation on the first
+        forward and probe it on scheduled steps. After a weight layer it becomes the layer's activation (like
+        Keras ``Dense(activation=...)``); after another layer (batch norm ...) an activation entry of its own,
+        ``relu(bn)``. An unrecognised op after a hidden weight layer is 'custom' (unknown, maybe nonlinear)."""
+        lf = self._fact_of[pname]
+        if not self._order_done and pname not in self._func_act:
+            act = D.functional_activation(pout, x)
+            if act is None and lf.parametric and not last and lf.activation is None:
+                act = "custom"
+            self._func_act[pname] = act
+            if act not in (None, "linear", "custom") and not lf.parametric:
+                self._synthetic[pname] = LayerFact(name=f"{act}({pname})", kind=f"F.{act}", activation=act,
+                                                   is_activation_layer=True)
+            elif act is not None and lf.parametric and lf.activation is None:
+                lf.activation = act
+        act = self._func_act.get(pname)
+        if probe and act in (D.DEAD_KINDS | D.SATURATING) and x.shape == pout.shape:
+            key = self._synthetic[pname].name if pname in self._synthetic else pname
+            self._record_activation(key, act, x)
+
+    def _record_activation(self, key: str, act: str | None, t) -> None:
+        if act not in (D.DEAD_KINDS | D.SATURATING) or (key, self.step) in self._done_this_step:
             return
-        pname, pout = prev
-        key = (f"relu-in:{pname}", self.step)
-        if x.shape != pout.shape or key in self._done_this_step or not x.is_floating_point():
-            return
-        self._done_this_step.add(key)
-        with torch.no_grad():
-            if bool(x.min() >= 0) and bool(pout.min() < 0) and bool((x == 0).any()):
-                a = _channels_last(_numpy(x, 256), self._conv_first and x.dim() >= 3)
-                self.recording.record(f"dead_fraction/{pname}", self.step, probes.dead_fraction(a))
+        self._done_this_step.add((key, self.step))
+        a = _channels_last(_numpy(t, 256), self._conv_first and t.dim() >= 3)
+        if act in D.DEAD_KINDS:
+            self.recording.record(f"dead_fraction/{key}", self.step, probes.dead_fraction(a))
+        else:
+            self.recording.record(f"saturation/{key}", self.step, probes.saturation(a, act))
 
     def _on_loss_module(self, module, args, kwargs, output) -> None:
         import torch
 
         if not isinstance(output, torch.Tensor) or not output.requires_grad:
             return
+        inp = args[0] if len(args) > 0 else kwargs.get("input")
+        if not self._from_model(inp):
+            return  # a loss of another model
         if output.numel() == 1:
             self._module_losses.append(output.detach().reshape(()))
+        target = args[1] if len(args) > 1 else kwargs.get("target")
+        if isinstance(target, torch.Tensor) and not self._data_done:
+            self._guard("data", self._collect, self._y_rows, target)
         if not (self._checking_loss() or self.recording.facts.loss is None):
             return
-        inp = args[0] if len(args) > 0 else kwargs.get("input")
-        target = args[1] if len(args) > 1 else kwargs.get("target")
         fact = D.loss_fact(module)
         frame = _user_frame()
         loc = _location(frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
@@ -634,6 +728,24 @@ class Watcher:
             fact.location = _location(frame.f_code.co_filename, n) if n else None
         del frame
         self._observe_loss(fact, inp, target, loc, None, functional=False)
+
+    def _from_model(self, t) -> bool:
+        """Whether tensor ``t`` was computed from the watched model's last output (a few ops back)."""
+        target = self._last_out_fn
+        if target is None or t is None:
+            return True
+        nodes, seen = [getattr(t, "grad_fn", None)], 0
+        for _ in range(6):
+            nxt = []
+            for n in nodes:
+                if n is None:
+                    continue
+                if n is target:
+                    return True
+                seen += 1
+                nxt.extend(c for c, _ in n.next_functions)
+            nodes = nxt[:64]
+        return seen == 0  # no graph to follow (e.g. an input without grad): do not exclude
 
     def _observe_loss(self, fact, inp, target, loc: Location | None, before: list | None,
                       functional: bool) -> None:
@@ -645,26 +757,25 @@ class Watcher:
                 fact.location = loc
             facts.loss = fact
         self._loss_checks += 1
-        if isinstance(target, torch.Tensor) and not self._data_done and "data" not in self._broken:
-            try:
-                self._collect(self._y_rows, target)
-            except Exception as e:
-                self._warn("data", e)
-        if not isinstance(inp, torch.Tensor):
+        if functional and isinstance(target, torch.Tensor) and not self._data_done:
+            self._guard("data", self._collect, self._y_rows, target)
+        if not isinstance(inp, torch.Tensor) and not (functional and fact.name == "cross_entropy"):
             return
         # shape broadcasting inside an element-wise loss
-        if fact.name not in ("cross_entropy", "nll", "ctc", "multi_margin") and isinstance(target, torch.Tensor):
+        if fact.name not in ("cross_entropy", "nll", "ctc", "multi_margin") and isinstance(target, torch.Tensor) \
+                and isinstance(inp, torch.Tensor):
             in_shape = list(before) if before else list(inp.shape)
             try:
                 result = list(torch.broadcast_shapes(tuple(in_shape), tuple(target.shape)))
             except RuntimeError:
                 result = None
-            if result is not None and in_shape != list(target.shape) and result != in_shape \
+            if (result is not None and in_shape != list(target.shape) and result != in_shape) \
                     or (before and list(before) != list(inp.shape)):
                 ev = self._events.get("loss_broadcast")
                 if ev is None:
                     ev = self._event({"kind": "loss_broadcast", "step": self.step, "loss": fact.name,
-                                      "input_shape": in_shape, "target_shape": list(target.shape),
+                                      "input_shape": in_shape,
+                                      "target_shape": None if before else list(target.shape),
                                       "result_shape": result or list(inp.shape), "count": 0,
                                       "location": _loc_dict(loc)})
                 ev["count"] += 1
@@ -672,7 +783,7 @@ class Watcher:
         expects = "logits" if fact.applies else ("log_probabilities" if fact.name == "nll" else None)
         if expects is None:
             return
-        if functional and fact.name == "cross_entropy":
+        if functional and fact.name == "cross_entropy" and inp is None:
             seen = self._output_kind  # the saved input is already log-softmaxed: judge the model output
         else:
             seen = _value_kind(_numpy(inp, 512))
@@ -685,18 +796,23 @@ class Watcher:
             ev = self._event({"kind": "loss_input", "step": None, "loss": fact.name, "applies": fact.applies,
                               "expects": expects, "checked": 0, "matching": 0, "observed": None,
                               "first_check_step": self.step, "last_check_step": self.step,
-                              "output_module": getattr(self, "_last_module_act", None),
-                              "location": _loc_dict(loc), "source": None})
+                              "output_activation": self.recording.facts.model.output_activation,
+                              "location": _loc_dict(loc), "source": None}, publish=False)
         ev["checked"] += 1
         ev["last_check_step"] = self.step
         if seen["kind"] in bad:
             ev["matching"] += 1
             if ev["step"] is None:
+                self._publish(ev)
                 ev["step"] = self.step
                 ev.update({k: seen[k] for k in ("min", "max", "row_sum") if k in seen})
                 ev["observed"] = seen["kind"]
-                src = self._search(r"[Ss]oftmax|[Ss]igmoid" if fact.applies or seen["kind"] != "real"
-                                   else r"def forward", limit=1)
+                if seen["kind"] == "real":  # raw logits into NLLLoss: point at what forward returns
+                    span = _source_span(type(self.model).forward)
+                    lines = _find_lines(span[0], r"^\s*return\b", span[1], span[2]) if span else []
+                    src = [_location(span[0], lines[-1])] if lines else []
+                else:
+                    src = self._search(r"[Ss]oftmax|[Ss]igmoid", limit=1, whole_file=True)
                 ev["source"] = _loc_dict(src[0]) if src else None
 
     def _collect(self, rows: list, t) -> None:
@@ -725,55 +841,64 @@ class Watcher:
             data.sample_size = len(x)
         if self._y_rows:
             data.targets = [probes.label_facts(np.concatenate(self._y_rows))]
-        data.location = _location(self._frame_info[0], self._frame_info[1]) if self._frame_info else None
         self._x_rows, self._y_rows = [], []
 
+    def _loop_location(self) -> Location | None:
+        """The loop statement around the first ``backward()`` call (the user's batch loop)."""
+        loc = self._first_backward_loc
+        if loc is None:
+            return None
+        file = os.path.abspath(loc.file)
+        n = _enclosing_loop(file, loc.line)
+        return _location(file, n) if n else None
+
     def _on_step_pre(self, optimizer, args, kwargs) -> None:
-        try:
-            self._step_pre()
-        except Exception as e:
-            self._warn("step pre-hook", e)
+        self._guard("step pre-hook", self._step_pre)
 
     def _step_pre(self) -> None:
-        import torch
-
-        s, rec = self.step, self.recording
-        g0 = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
-        if "lr" in g0:
-            rec.record("lr", s, float(g0["lr"]))
-        # the loss of this step
-        n_b = self._backwards_since
-        vals = self._logged or (self._module_losses if self._module_losses and len(self._module_losses) == n_b
-                                else self._backward_vals or self._module_losses)
-        loss = None
-        if vals:
-            loss = torch.stack([v if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-                                for v in vals]).float().mean() if len(vals) > 1 else vals[0]
+        s = self.step
         opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
-        if "grads" not in self._broken:
-            pids = [pid for pid in self._trainable if self._params[pid].grad is not None]
-            norms = self._grad_norms(pids)
-            if n_b and not any(self._params[p].grad is not None for p in pids if p in opt_ids):
-                self._empty_step(s)
-        else:
-            pids, norms = [], None
+        self._guard("lr", self._record_lr, s)
+        loss = self._guard("loss", self._step_loss)
+        pids, norms = self._guard("grads", self._step_grads, s, opt_ids) or ([], None)
         self._pending.append((s, loss, pids, norms))
         if not self.model.training:
-            self._eval_mode(s)
-        if self._check_step(s) and "zero_grad" not in self._broken:
-            try:
-                self._check_accumulation(s)
-            except Exception as e:
-                self._warn("zero_grad", e)
+            self._guard("eval mode", self._eval_mode, s)
+        if self._check_step(s):
+            self._guard("zero_grad", self._check_accumulation, s, opt_ids)
         if self.scheduled(s):
-            self._check_optimizer_params(s, opt_ids)
-            self._flush()
-            self._probe_predictions(s)
-            if "weights" not in self._broken:
-                try:
-                    self._snapshot_weights()
-                except Exception as e:
-                    self._warn("weights", e)
+            self._guard("optimizer params", self._check_optimizer_params, s, opt_ids)
+            self._guard("flush", self._flush)
+            self._guard("predictions", self._probe_predictions, s)
+            self._guard("weights", self._snapshot_weights)
+
+    def _record_lr(self, s: int) -> None:
+        g0 = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
+        if "lr" in g0:
+            self.recording.record("lr", s, float(g0["lr"]))
+
+    def _step_loss(self):
+        """This step's loss (a tensor, not synced): logged values, else loss-module outputs when there is one
+        per backward (so a scaled ``scaler.scale(loss)`` or ``loss / k`` is not what is recorded), else the
+        tensors ``backward()`` was called on; the mean when there are several (accumulation)."""
+        import torch
+
+        n_b = self._backwards_since
+        mods = self._module_losses
+        vals = self._logged or (mods if mods and len(mods) == n_b else self._backward_vals or mods)
+        if not vals:
+            return None
+        if len(vals) == 1:
+            return vals[0] if isinstance(vals[0], torch.Tensor) else torch.tensor(float(vals[0]))
+        return torch.stack([v.float().cpu() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+                            for v in vals]).mean()
+
+    def _step_grads(self, s: int, opt_ids: set[int]) -> tuple[list[int], Any]:
+        pids = [pid for pid in self._trainable if self._params[pid].grad is not None]
+        if self._backwards_since and not any(p in opt_ids for p in pids) \
+                and any(p in opt_ids for p in self._trainable):
+            self._empty_step(s)
+        return pids, self._grad_norms(pids)
 
     def _grad_norms(self, pids: list[int]):
         import torch
@@ -798,17 +923,18 @@ class Watcher:
         pending, self._pending = self._pending, []
         rec = self.recording
         losses = [p[1] for p in pending if p[1] is not None]
-        lv = torch.stack([l.float().cpu() for l in losses]).tolist() if losses else []
-        it = iter(lv)
+        lv = iter(torch.stack([l.float().cpu() for l in losses]).tolist() if losses else [])
+        norms_all = [p[3].cpu() for p in pending if p[3] is not None]
+        nv_all = iter(torch.cat(norms_all).tolist() if norms_all else [])
         for s, loss, pids, norms in pending:
             if loss is not None:
-                v = next(it)
+                v = next(lv)
                 rec.record("loss", s, v)
                 if not math.isfinite(v):
                     self._nonfinite(s, "loss")
             if norms is None:
                 continue
-            nv = norms.cpu().tolist()
+            nv = [next(nv_all) for _ in pids]
             if not all(math.isfinite(x) for x in nv):
                 bad = next(i for i, x in enumerate(nv) if not math.isfinite(x))
                 self._nonfinite(s, f"grad:{self._player[pids[bad]]}")
@@ -821,35 +947,29 @@ class Watcher:
                 for lname in self._layer_pids:
                     if lname in per:
                         rec.record(f"grad_norm/{lname}", s, math.sqrt(per[lname]))
-            elif not any(nv) and len(nv) and self._backwards_since >= 0:
-                pass
 
     def _nonfinite(self, step: int, where: str) -> None:
-        kinds = {(e.get("kind"), e.get("where")) for e in self.recording.events}
-        first = not any(k == "nonfinite" for k, _ in kinds)
-        if ("nonfinite", where) not in kinds and (first or where.startswith(("grad:", "weights:"))):
-            if where == "loss" or first:
-                self.recording.events.append({"kind": "nonfinite", "step": step, "where": where})
+        """One ``nonfinite`` event per kind (loss, grad, weights): the first step and layer."""
+        what = where.split(":")[0]
+        if what not in self._nonfinite_seen:
+            self._nonfinite_seen.add(what)
+            self.recording.events.append({"kind": "nonfinite", "step": step, "where": where})
 
     def _probe_predictions(self, s: int) -> None:
-        if self._out_stash is None or "predictions" in self._broken:
-            return
+        """The distribution of the model's output on this step's batch (as probabilities for the loss)."""
         a, self._out_stash = self._out_stash, None
-        try:
-            loss = self.recording.facts.loss
-            if a.ndim > 2:
-                return
-            if loss is not None and loss.name not in D.CLASSIFICATION_LOSSES:
-                pred = {"input_spread": probes.predictions(a)["input_spread"]}
-            else:
-                if loss is not None and loss.applies == "sigmoid":
-                    a = 1.0 / (1.0 + np.exp(-np.clip(a, -60, 60)))
-                pred = probes.predictions(a)
-            for k in ("histogram", "entropy", "max_prob", "input_spread"):
-                if k in pred:
-                    self.recording.record(f"pred/{k}", s, pred[k])
-        except Exception as e:
-            self._warn("predictions", e)
+        if a is None or a.ndim > 2:
+            return
+        loss = self.recording.facts.loss
+        if loss is not None and loss.name not in D.CLASSIFICATION_LOSSES:
+            pred = {"input_spread": probes.predictions(a)["input_spread"]}  # regression: only the spread
+        else:
+            if loss is not None and loss.applies == "sigmoid":
+                a = 1.0 / (1.0 + np.exp(-np.clip(a, -60, 60)))
+            pred = probes.predictions(a)
+        for k in ("histogram", "entropy", "max_prob", "input_spread"):
+            if k in pred:
+                self.recording.record(f"pred/{k}", s, pred[k])
 
     def _snapshot_weights(self) -> None:
         import torch
@@ -865,17 +985,17 @@ class Watcher:
         self._snapshot = snap
 
     def _on_step_post(self, optimizer, args, kwargs) -> None:
-        try:
-            self._step_post()
-        except Exception as e:
-            self._warn("step post-hook", e)
+        self._guard("weights", self._update_ratios)
+        if self._check_step(self.step + 1):
+            self._guard("zero_grad", self._remember_step_grads)
         self.step += 1
         self.recording.run["steps"] = self.step
         self._backwards_since = 0
         self._backward_vals, self._module_losses, self._logged = [], [], []
-        self._done_this_step = {k for k in self._done_this_step if k[1] > self.step - 1}
+        self._done_this_step.clear()
 
-    def _step_post(self) -> None:
+    def _update_ratios(self) -> None:
+        """|change made by this step| / |weights| per layer (on scheduled steps, from the pre-step copy)."""
         import torch
 
         if self._snapshot is not None:
@@ -890,22 +1010,26 @@ class Watcher:
                 vals = torch.stack(ratios).cpu().tolist() if ratios else []
             for n, v in zip(snap, vals):
                 self.recording.record(f"update_ratio/{n}", self.step, v)
-        if self._check_step(self.step + 1) and "zero_grad" not in self._broken:
-            with torch.no_grad():
-                for pid, mon in self._mon.items():
-                    g = self._params[pid].grad
-                    mon["Q"] = None if g is None else self._fp(g, mon)
-                    mon["log"] = []
+
+    def _remember_step_grads(self) -> None:
+        """Fingerprint what p.grad holds after this step: if the next backward finds it, it was not cleared."""
+        import torch
+
+        with torch.no_grad():
+            for pid, mon in self._mon.items():
+                g = self._params[pid].grad
+                mon["Q"] = None if g is None else self._fp(g, mon)
+                mon["log"] = []
 
     # -- wiring checks ---------------------------------------------------------------------------------
-    def _check_accumulation(self, s: int) -> None:
+    def _check_accumulation(self, s: int, opt_ids: set[int]) -> None:
         """Did the gradient of step s-1 stay in p.grad and reach step s (a missing zero_grad)?"""
         import torch
 
         for pid, mon in self._mon.items():
             log, mon["log"] = mon["log"], []
             p = self._params[pid]
-            if mon["Q"] is None or not log or p.grad is None:
+            if mon["Q"] is None or not log or p.grad is None or pid not in opt_ids:
                 continue
             with torch.no_grad():
                 G = self._fp(p.grad, mon)
@@ -930,21 +1054,18 @@ class Watcher:
             ev = self._events.get("grad_accumulation")
             if ev is None:
                 loc = self._backward_loc
-                loop = None
-                if loc is not None:
-                    n = _enclosing_loop(os.path.abspath(loc.file), loc.line)
-                    loop = _location(os.path.abspath(loc.file), n) if n else None
+                loop = self._loop_location()
+                self._acc_pid = pid
                 ev = self._event({"kind": "grad_accumulation", "step": s, "steps": 0, "checked": 0,
                                   "param": self._pname[pid], "growth": [], "location": _loc_dict(loc),
                                   "loop": _loc_dict(loop), "steps_seen": []})
-            if ev["param"] == self._pname[pid]:
+            if pid == self._acc_pid:
                 ev["steps"] += 1
                 if len(ev["growth"]) < 12:
                     ev["growth"].append(round(ng / nf, 4) if nf > 0 else None)
                     ev["steps_seen"].append(s)
-        ev = self._events.get("grad_accumulation")
-        if ev is not None:
-            ev["checked"] = max(m["checked"] for m in self._mon.values())
+        if self._acc_pid is not None:
+            self._events["grad_accumulation"]["checked"] = self._mon[self._acc_pid]["checked"]
 
     def _check_optimizer_params(self, s: int, opt_ids: set[int]) -> None:
         with_grad = [pid for pid in self._trainable if self._params[pid].grad is not None]
@@ -976,7 +1097,7 @@ class Watcher:
             pat = r"(?:%s)\s*\.\s*(?:eval\s*\(\s*\)|train\s*\(\s*(?:False|mode\s*=\s*False)\s*\))" % \
                 "|".join(re.escape(n) for n in names)
             ev = self._event({"kind": "eval_mode", "step": s, "steps": 0, "modules": kinds,
-                              "locations": [_loc_dict(l) for l in self._search(pat, in_model=False)],
+                              "locations": [_loc_dict(l) for l in self._search(pat, in_model=False, whole_file=True)],
                               "step_location": _loc_dict(sites.user_location(1))})
         ev["steps"] += 1
 
@@ -988,17 +1109,16 @@ class Watcher:
         ev["steps"] += 1
 
     def _finish(self) -> None:
-        if self._backwards_since and not self._pending and self.step == 0:
-            pass
         self._flush()
         if not self._data_done:
             self._finish_data()
         rec = self.recording
+        loop = self._loop_location() or (_location(*self._frame_info[:2]) if self._frame_info else None)
+        rec.facts.data.location = rec.facts.training.location = loop
         ev = self._events.get("no_step")
         if self.step == 0 and self._n_backward >= 1:
-            loc = getattr(self, "_first_backward_loc", None)
             ev = ev or self._event({"kind": "no_step", "step": 0, "steps": 0, "backwards": 0, "reason": "never",
-                                    "location": _loc_dict(loc)})
+                                    "location": _loc_dict(self._first_backward_loc)})
             ev["reason"] = "never"
         if ev is not None:
             ev["backwards"] = self._n_backward
@@ -1007,11 +1127,9 @@ class Watcher:
         if "loss" not in rec.signals and self.step > 0:
             rec.warn("trainmedic torch watcher: no loss was seen (no loss module, no Tensor.backward); "
                      "call medic.log_loss(loss) in the loop to record it")
-        if ev := self._events.get("grad_accumulation"):
-            ev["checked"] = max((m["checked"] for m in self._mon.values()), default=0)
 
     def _record_no_grad(self) -> None:
-        if self._n_backward < 2 or not any(self._hits.values()):
+        if max(self._n_backward, max(self._hits.values(), default=0)) < 2 or not any(self._hits.values()):
             return
         layers = [n for n, pids in self._layer_pids.items()
                   if n in self._called and all(self._hits[p] == 0 for p in pids)]
