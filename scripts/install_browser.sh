@@ -7,6 +7,11 @@ if [ -x /usr/bin/chromium ]; then
     exit 0
 fi
 
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install_browser.sh: no apt-get here: install chromium at /usr/bin/chromium by hand" >&2
+    exit 1
+fi
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
