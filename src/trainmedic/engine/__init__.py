@@ -103,7 +103,8 @@ def rank(findings: list[Finding], recording: Recording) -> list[CauseReport]:
         t = trials.get(c)
         reports.append(CauseReport(
             id=c, title=info.title, score=score, evidence=evidence, locations=locations,
-            fix=FixReport(summary=fix_text, verified=t.verified if t else None, trial=t),
+            fix=FixReport(summary=fix_text, verified=t.verified if t else None, trial=t,
+                          diff=(t.note or None) if t else None),
             findings=list(dict.fromkeys(f.code for f in fs)), why=info.why))
     reports.sort(key=lambda r: (-r.score, r.id))
     return reports
