@@ -68,9 +68,10 @@ class Monitor(keras.callbacks.Callback):
         halt_on: stop only for these cause ids (implies stopping).
         save_to: a directory: the recording is saved there at the end of training (and by :meth:`save`).
         recording: an existing :class:`Recording` to append to (e.g. one with pre-flight facts).
-        max_overhead: a time budget: a scheduled probe waits (to a later step) while the time spent in
-            probes exceeds this fraction of the training time so far (default 1%; ``None``: no budget, every
-            scheduled step is probed). The first and the final probe always run.
+        max_overhead: a time budget: a scheduled probe (and the final one) waits while the monitor's own
+            time (set-up and probes) exceeds this fraction of the training time so far (default 1%). The
+            first probe always runs; ``None``: no budget, every scheduled step is probed. For diagnosing a
+            short, failing run use ``max_overhead=None`` and a small ``every``.
 
     After ``fit``: ``monitor.recording`` holds the recording and ``monitor.diagnosis`` the
     :class:`~trainmedic.Diagnosis` (judged on first access, like ``model.history``).
@@ -97,7 +98,7 @@ class Monitor(keras.callbacks.Callback):
         self.save_to = Path(save_to) if save_to is not None else None
         self.recording: Recording = recording if recording is not None else Recording()
         self.max_overhead = max_overhead
-        self.probe_seconds = 0.0  # time spent inside scheduled probes (for overhead accounting)
+        self.probe_seconds = 0.0  # time spent in set-up and probes: the monitor's own cost
         self._diagnosis = None
         self._lock = threading.Lock()
         self._pending: list[tuple] = []  # (epoch serial, end_step, running mean loss) from the batch hook
@@ -118,6 +119,11 @@ class Monitor(keras.callbacks.Callback):
         self._disabled: set[str] = set()
         self._ready = False
         self._stopped = False
+        self._own_facts = False
+        self._spe, self._nb, self._backend = 1, None, None
+        self._layers: list = []
+        self._px = self._py = None
+        self._probe_s0 = 0.0
 
     # -- public ----------------------------------------------------------------------------------------
     @property
@@ -210,6 +216,24 @@ class Monitor(keras.callbacks.Callback):
         rec.run.setdefault("framework", "keras")
         rec.run.setdefault("backend", backend)
         rec.run.setdefault("versions", {}).update(versions)
+        if getattr(self, "_prepared_for", None) is not model:  # a new model (not one more fit of the same)
+            self._ready = False
+        t0 = time.perf_counter()
+        self._ensure_ready()
+        self.probe_seconds += time.perf_counter() - t0
+
+    def _ensure_ready(self) -> bool:
+        """Collect facts and set up the probes once the model is built (Keras on TensorFlow builds a model
+        without an Input, or a subclassed one, inside the first training step: probing it earlier would
+        build it, i.e. change it)."""
+        if self._ready:
+            return True
+        if "start" in self._disabled:
+            return False
+        model = self.model
+        if not (model.built and all(layer.built for layer in flatten_layers(model))):
+            return False
+        rec = self.recording
         px = py = None
         if self.probe is not None:
             px, py = _head(self.probe[0], MAX_PROBE_SAMPLES), _head(self.probe[1], MAX_PROBE_SAMPLES)
@@ -223,36 +247,43 @@ class Monitor(keras.callbacks.Callback):
             with preserve_rng():
                 rec.facts = collect_facts(model, sample, fit_kwargs)
             self._own_facts = True
-        else:
-            self._own_facts = False
         self._layers = _weighted_layers(model)
         self._var_layer = {id(v): name for name, vs, trainable in self._layers if trainable for v in vs}
+        if px is not None:  # backend tensors once: converting numpy on every probe costs more than the probe
+            px = keras.tree.map_structure(keras.ops.convert_to_tensor, px)
+            py = keras.tree.map_structure(keras.ops.convert_to_tensor, py)
         self._px, self._py = px, py
-        self._act_layers: list[tuple[str, str]] = []
+        self._act_layers = []
         self._probe_model = None
+        self._chain: list = []
         if px is not None:
             try:
                 self._build_probe_model(model)
             except Exception as e:
                 rec.warn(f"Monitor: activations are not recorded ({type(e).__name__}: {e})")
         self._ready = True
+        self._prepared_for = model
+        return True
 
     def _build_probe_model(self, model) -> None:
         """A functional view of the user's model that also returns the activation layers' outputs."""
-        watched = []
+        if not getattr(model, "inputs", None):
+            return
+        outputs = list(model.outputs)
         leaves = flatten_layers(model)
-        for i, layer in enumerate(leaves):
+        # the output layers' sigmoid/softmax is meant to saturate: only hidden layers are watched
+        final = {id(getattr(getattr(o, "_keras_history", None), "operation", None)) for o in outputs}
+        final.add(id(leaves[-1]) if leaves else None)
+        watched = []
+        for layer in leaves:
             kind = _activation_kind(layer)
             if kind in DEAD_KINDS:
                 watched.append((layer, "dead"))
-            elif kind in SATURATING_KINDS and i < len(leaves) - 1:
+            elif kind in SATURATING_KINDS and id(layer) not in final:
                 watched.append((layer, "saturation"))
-        if not watched or not getattr(model, "inputs", None):
+        if not watched:
             return
-        outputs = list(model.outputs)
         for candidates in (watched, [(l, k) for l, k in watched if l in model.layers]):
-            if not candidates:
-                continue
             try:
                 inputs = getattr(model, "_inputs_struct", None) or model.inputs
                 if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
@@ -262,21 +293,33 @@ class Monitor(keras.callbacks.Callback):
                                                     name="trainmedic_probe")
                 self._act_layers = [(l.name, k) for l, k in candidates]
                 self._n_outputs = len(outputs)
-                return
+                if len(candidates) == len(watched) or not _nested_sequential(model):
+                    return
             except Exception:
                 continue
+        if _nested_sequential(model):  # Sequential models inside a Sequential: run their layers in a row
+            self._probe_model = None
+            self._chain = leaves
+            self._act_layers = [(l.name, k) for l, k in watched]
+
+    def _over_budget(self) -> bool:
+        """Has the monitor spent more than ``max_overhead`` of this fit's training time (after a first probe)?"""
+        if self.max_overhead is None or not self._n_probes:
+            return False
+        spent = self.probe_seconds - self._probe_s0
+        return spent > self.max_overhead * (time.perf_counter() - self._t_start - spent)
 
     def _scheduled_probe(self, step: int) -> None:
         urgent = self._nonfinite_seen and not self._nonfinite_probe_done
-        if self.max_overhead is not None and self._n_probes and not urgent:
-            probing = self.probe_seconds - self._probe_s0
-            if probing > self.max_overhead * (time.perf_counter() - self._t_start - probing):
-                return  # over budget: try again at the next step
+        if not urgent and self._over_budget():
+            return  # over budget: try again at the next step
+        due = self._next_due
         if step >= self._next_due:
             self._next_due = next_probe_step(step, self.every)
         if self._nonfinite_seen:
             self._nonfinite_probe_done = True
-        if not self._ready:
+        if not self._ensure_ready():
+            self._next_due = min(due, step + 1)  # not built yet: the first training step builds it
             return
         self._probe(step)
         self._n_probes += 1
@@ -285,7 +328,7 @@ class Monitor(keras.callbacks.Callback):
 
     def _probe(self, step: int) -> None:
         t0 = time.perf_counter()
-        with preserve_rng():
+        with preserve_rng(), np.errstate(all="ignore"):  # overflowing weights are a finding, not a warning
             self._guard("weights", self._probe_weights, step)
             if self._px is not None:
                 self._guard("probe", self._probe_batch, step)
@@ -304,11 +347,12 @@ class Monitor(keras.callbacks.Callback):
                 self._event(f"weights:{name}", step)
             prev = self._prev_weights.get(name)
             if prev is not None and gap > 0:
+                prev = prev.astype(np.float64)
                 d = w - prev
                 pnorm = float(np.sqrt(np.dot(prev, prev)))
                 if pnorm > 0:
                     rec.record(f"update_ratio/{name}", step, float(np.sqrt(np.dot(d, d))) / pnorm / gap)
-            self._prev_weights[name] = w
+            self._prev_weights[name] = w.astype(np.float32)  # half the memory; the ratio needs no more
 
     def _probe_batch(self, step: int) -> None:
         rec = self.recording
@@ -324,6 +368,8 @@ class Monitor(keras.callbacks.Callback):
             if not math.isfinite(g):
                 self._event(f"grad:{name}", step)
         for (name, kind), a in zip(self._act_layers, acts):
+            if not np.isfinite(a).all():  # NaN activations are neither dead nor saturated
+                continue
             if kind == "dead":
                 rec.record(f"dead_fraction/{name}", step, probes.dead_fraction(a))
             else:
@@ -338,7 +384,14 @@ class Monitor(keras.callbacks.Callback):
         tw = list(model.trainable_weights)
 
         def forward():
-            if self._probe_model is not None:
+            if self._chain:
+                h, acts, watched = x, [], {name for name, _ in self._act_layers}
+                for layer in self._chain:
+                    h = layer(h, training=False)
+                    if layer.name in watched:
+                        acts.append(h)
+                y_pred = h
+            elif self._probe_model is not None:
                 outs = self._probe_model(x, training=False)
                 n = self._n_outputs
                 y_pred = outs[0] if n == 1 else list(outs[:n])
@@ -356,14 +409,15 @@ class Monitor(keras.callbacks.Callback):
 
             with tf.GradientTape() as tape:
                 y_pred, acts, loss = forward()
-            grads = tape.gradient(loss, [v.value for v in tw])
+            if loss is not None:
+                grads = tape.gradient(loss, [v.value for v in tw])
         elif self._backend == "torch":
             import torch
 
             with torch.enable_grad():
                 y_pred, acts, loss = forward()
-                params = [v.value for v in tw]
-                grads = torch.autograd.grad(loss, params, allow_unused=True)
+                if loss is not None:
+                    grads = torch.autograd.grad(loss, [v.value for v in tw], allow_unused=True)
         else:
             self._disabled.add("grad")
             self.recording.warn(f"Monitor: gradients are not recorded on the {self._backend} backend")
@@ -423,6 +477,7 @@ class Monitor(keras.callbacks.Callback):
                 self._event("loss", step)
 
     def _epoch_end(self, logs) -> None:
+        self._guard("start", self._ensure_ready)
         self._drain(final=True)
         seen = self._prev.get(self._serial, (0, 0.0))[0]
         self._steps_done = self._offset + seen
@@ -461,9 +516,10 @@ class Monitor(keras.callbacks.Callback):
                 self.recording.facts.training.batch_size = bs
 
     def _end(self) -> None:
+        self._guard("start", self._ensure_ready)
         self._drain(final=True)
-        if self._ready and self._last_probe_step != self._steps_done and "weights" not in self._disabled:
-            self._probe(self._steps_done)
+        if self._ready and self._last_probe_step != self._steps_done and not self._over_budget():
+            self._probe(self._steps_done)  # the state training ended in
         self.recording.run["steps"] = self._steps_done
         self.recording.run["epochs"] = self._epochs_done
         self._diagnosis = None
@@ -500,10 +556,38 @@ def _backed(cause) -> bool:
 
 
 def _compute_loss(model, x, y, y_pred):
+    """The training loss on the probe batch in inference mode, or None when it cannot be had harmlessly.
+
+    Before the first training step (Keras on TensorFlow builds lazily) the model's ``CompileLoss`` is not
+    built: building it here would fix its structure from the probe batch. Then a single-output model's loss
+    is computed from the user's loss directly; otherwise the gradient waits for a later probe.
+    """
+    compile_loss = getattr(model, "_compile_loss", None)
+    if compile_loss is not None and not compile_loss.built:
+        own = getattr(type(model).compute_loss, "__qualname__", "") != "Trainer.compute_loss"
+        if own or isinstance(model.loss, (dict, list, tuple)) or isinstance(y_pred, (dict, list, tuple)):
+            return None
+        fn = keras.losses.get(model.loss)
+        if not isinstance(fn, keras.losses.Loss):  # the wrapper aligns ranks, as compile() does
+            from keras.src.losses.losses import LossFunctionWrapper
+
+            fn = LossFunctionWrapper(fn)
+        value = fn(y, y_pred)
+        extra = list(model.losses)
+        return value + keras.ops.sum(keras.ops.stack(extra)) if extra else value
     try:
         return model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
     except TypeError:  # an override without the ``training`` argument (Keras < 3.3 style)
         return model.compute_loss(x=x, y=y, y_pred=y_pred)
+
+
+def _nested_sequential(model) -> bool:
+    """A Sequential model whose nested models are all Sequential too (and that has some)."""
+    if type(model).__name__ != "Sequential":
+        return False
+    inner = [l for l in model.layers if hasattr(l, "layers")]
+    return bool(inner) and all(type(l).__name__ == "Sequential" and (not any(hasattr(x, "layers") for x in l.layers)
+                                                                   or _nested_sequential(l)) for l in inner)
 
 
 def _activation_kind(layer) -> str | None:
