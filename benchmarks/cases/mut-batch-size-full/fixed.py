@@ -19,7 +19,7 @@ model = keras.Sequential([
 ])
 model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001),
               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-model.fit(X_train, y_train, epochs=10, batch_size=32, validation_split=0.1, verbose=2)
+model.fit(X_train, y_train, epochs=5, batch_size=32, validation_split=0.1, verbose=2)
 
 probs = model.predict(X_test, verbose=0)
 acc = np.mean(np.argmax(probs, axis=1) == y_test)

@@ -10,7 +10,7 @@ keras.utils.set_random_seed(0)
 
 # fraud-like data: 5% positives
 X, y = make_classification(n_samples=3000, n_features=20, n_informative=4, n_redundant=2,
-                           weights=[0.95, 0.05], class_sep=1.0, flip_y=0.0, random_state=1)
+                           weights=[0.95, 0.05], class_sep=1.5, flip_y=0.0, random_state=1)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
 scaler = StandardScaler().fit(X_train)
 X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)

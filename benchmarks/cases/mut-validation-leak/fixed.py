@@ -20,7 +20,7 @@ model = keras.Sequential([
 ])
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
-model.fit(X_train, y_train, epochs=60, batch_size=32, validation_data=(X_val, y_val),
+model.fit(X_train, y_train, epochs=30, batch_size=32, validation_data=(X_val, y_val),
           callbacks=[early], verbose=2)
 
 prob = model.predict(X_test, verbose=0).ravel()

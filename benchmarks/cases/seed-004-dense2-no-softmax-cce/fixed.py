@@ -13,7 +13,7 @@ from keras.optimizers import SGD
 keras.utils.set_random_seed(0)
 rng = np.random.default_rng(0)
 
-imageSize = 32
+imageSize = 28
 trainingEpochs = 10
 
 # photos of two kinds (about 30% class 0, 70% class 1), written to disk and read back

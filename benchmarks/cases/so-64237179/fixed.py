@@ -24,12 +24,12 @@ X_train, X_test, y_train, y_test = train_test_split(volumes, labels, test_size=0
 
 model = keras.Sequential([
     keras.Input(shape=(12, 12, 12, 1)),
-    layers.Conv3D(8, 3, activation="relu"),
+    layers.Conv3D(8, 3),
     layers.MaxPooling3D(2),
-    layers.Conv3D(16, 3, activation="relu"),
+    layers.Conv3D(16, 3),
     layers.Flatten(),
-    layers.Dense(256, activation="relu"),
-    layers.Dense(512, activation="relu"),
+    layers.Dense(256),
+    layers.Dense(512),
     layers.Dense(1, activation="sigmoid"),
 ])
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])

@@ -15,7 +15,7 @@ model.add(layers.Dense(128, activation="relu"))
 model.add(layers.Dense(1))
 model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=False),
               metrics=[keras.metrics.Accuracy()])
-model.fit(np.tile(X, (40, 1)), np.tile(y, 40), epochs=8, batch_size=4, verbose=0)
+model.fit(np.tile(X, (100, 1)), np.tile(y, 100), epochs=8, batch_size=4, verbose=0)
 
 print("outputs:", np.round(model.predict(X, verbose=0).ravel(), 3))
 loss, acc = model.evaluate(X, y, verbose=0)
