@@ -13,7 +13,10 @@ Keras (TensorFlow backend), a small CNN, ``trainmedic.keras.Monitor(probe=...)``
 PyTorch (when ``src/trainmedic/torch.py`` exists): a small CNN in a plain loop with and without
 ``trainmedic.torch.watch`` at its defaults, whole runs, alternating.
 
-    python benchmarks/overhead.py [--pairs 30] [--runs 3] [--epochs 8] [--samples 2048]
+Wall-time ratios on a machine shared with other work are noisy; the steady state also reports the ratio
+of process CPU time, which other processes disturb much less.
+
+    python benchmarks/overhead.py [--pairs 40] [--runs 3] [--epochs 8] [--samples 2048]
 """
 from __future__ import annotations
 
@@ -63,36 +66,58 @@ def keras_cnn(x, y):
     return model
 
 
-def keras_steady(x, y, pairs: int) -> dict:
+def keras_steady(x, y, pairs: int, control: bool = False) -> dict:
+    """Alternating epochs of two identical models, the second with a Monitor (``control``: without, to
+    show the noise floor of the measurement)."""
     from trainmedic.keras import Monitor
 
     plain, watched = keras_cnn(x, y), keras_cnn(x, y)
     monitor = Monitor(probe=(x[:128], y[:128]))
     steps = int(np.ceil(len(x) / BATCH))
+    callbacks = [] if control else [monitor]
 
     def epoch(model, callbacks):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=callbacks)
-        return (time.perf_counter() - t0) / steps
+        return (time.perf_counter() - t0) / steps, (time.process_time() - c0) / steps
 
-    epoch(plain, []), epoch(watched, [monitor])  # the Monitor's set-up and first probe: see whole runs
-    ratios, on, off = [], [], []
+    epoch(plain, []), epoch(watched, callbacks)  # the Monitor's set-up and first probe: see whole runs
+    ratios, cpu_ratios, on, off = [], [], [], []
     for i in range(pairs):
         if i % 2 == 0:
-            t_off, t_on = epoch(plain, []), epoch(watched, [monitor])
+            t_off, t_on = epoch(plain, []), epoch(watched, callbacks)
         else:
-            t_on, t_off = epoch(watched, [monitor]), epoch(plain, [])
-        ratios.append(t_on / t_off)
-        on.append(t_on)
-        off.append(t_off)
-    n_probes = len(next(s for k, s in monitor.recording.signals.items() if k.startswith("weight_norm/")))
-    return {"ratio": statistics.median(ratios), "ms_off": 1e3 * statistics.median(off),
-            "ms_on": 1e3 * statistics.median(on), "steps": steps * (pairs + 1), "probes": n_probes,
-            "monitor_s": monitor.probe_seconds}
+            t_on, t_off = epoch(watched, callbacks), epoch(plain, [])
+        ratios.append(t_on[0] / t_off[0])
+        cpu_ratios.append(t_on[1] / t_off[1])
+        on.append(t_on[0])
+        off.append(t_off[0])
+    n_probes = len(next((s for k, s in monitor.recording.signals.items() if k.startswith("weight_norm/")), []))
+    return {"ratio": statistics.median(ratios), "cpu_ratio": statistics.median(cpu_ratios),
+            "ms_off": 1e3 * statistics.median(off), "ms_on": 1e3 * statistics.median(on),
+            "steps": steps * pairs, "probes": n_probes, "monitor_s": monitor.probe_seconds}
+
+
+def hook_cost(x, y, n: int = 20000) -> float:
+    """Microseconds per step that the Monitor's two batch hooks and the epoch-end bookkeeping cost."""
+    from trainmedic.keras import Monitor
+
+    model = keras_cnn(x, y)
+    monitor = Monitor(probe=(x[:128], y[:128]))
+    model.fit(x[:256], y[:256], batch_size=BATCH, epochs=1, verbose=0, callbacks=[monitor])
+    monitor.max_overhead = 0.0  # no probe may run during the loop: only the per-step bookkeeping is timed
+    logs = {"loss": 0.5, "accuracy": 0.5}
+    t0 = time.process_time()
+    monitor.on_epoch_begin(0)
+    for i in range(n):
+        monitor.on_train_batch_begin(i)
+        monitor.on_train_batch_end(i, logs)
+    monitor._drain(final=True)
+    return 1e6 * (time.process_time() - t0) / n
 
 
 def keras_whole(x, y, epochs: int, watched: bool) -> float:
-    """Seconds for one ``fit`` of a fresh model, with or without the Monitor."""
+    """Wall seconds for one ``fit`` of a fresh model, with or without the Monitor."""
     from trainmedic.keras import Monitor
 
     model = keras_cnn(x, y)
@@ -145,7 +170,7 @@ def _pairs(run, runs: int) -> list[float]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pairs", type=int, default=30, help="alternating epoch pairs (steady state)")
+    ap.add_argument("--pairs", type=int, default=40, help="alternating epoch pairs (steady state)")
     ap.add_argument("--runs", type=int, default=3, help="alternating pairs of whole runs")
     ap.add_argument("--epochs", type=int, default=8, help="epochs of a whole run")
     ap.add_argument("--samples", type=int, default=2048)
@@ -154,8 +179,14 @@ def main(argv=None) -> int:
     s = keras_steady(x, y, args.pairs)
     print(f"keras/tensorflow small CNN, Monitor(probe=...) defaults, steady state: {args.pairs} alternating epoch "
           f"pairs ({s['steps']} steps each side): median step {s['ms_off']:.2f} ms without, {s['ms_on']:.2f} ms "
-          f"with; median step-time ratio {s['ratio']:.3f} ({s['probes']} probes, monitor time "
-          f"{s['monitor_s']:.2f} s in all)", flush=True)
+          f"with; median step-time ratio {s['ratio']:.3f} wall, {s['cpu_ratio']:.3f} CPU time "
+          f"({s['probes']} probes, monitor time {s['monitor_s']:.2f} s in all)", flush=True)
+    c = keras_steady(x, y, args.pairs, control=True)
+    print(f"  control (two plain models, same alternation): ratio {c['ratio']:.3f} wall, {c['cpu_ratio']:.3f} CPU "
+          f"time: the noise floor of this measurement", flush=True)
+    us = hook_cost(x, y)
+    print(f"  per-step bookkeeping (batch hooks + loss recovery): {us:.1f} us CPU per step = "
+          f"{100 * us / (1e3 * s['ms_off']):.3f}% of a step", flush=True)
     whole = _pairs(lambda w: keras_whole(x, y, args.epochs, w), args.runs)
     steps = args.epochs * int(np.ceil(len(x) / BATCH))
     print(f"keras/tensorflow small CNN, whole runs of {steps} steps (set-up and first probe included): ratios "

@@ -28,8 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 CASES = ROOT / "cases"
 RESULTS = ROOT / "results"
-SMOKE = ["so-45378493", "seed-004-two-unit-no-softmax", "mut-lr-too-high-adam", "torch-missing-zero-grad",
-         "healthy-sgd-momentum"]
+SMOKE = ["seed-004-dense2-no-softmax-cce", "mut-lr-too-high-adam", "torch-missing-zero-grad",
+         "healthy-sgd-lr0.1-momentum"]
+VERIFY = RESULTS / "verify.json"
 
 
 def statement_spans(path: Path) -> list[tuple[int, int]]:
@@ -96,6 +97,7 @@ def judge_buggy(case: dict, folder: Path, r: dict) -> dict:
         "located": located,
         "verified": bool(causes) and causes[0].get("fix", {}).get("verified") is True,
         "diagnosed_at_s": (rep.get("timing") or {}).get("diagnosed_at_s"),
+        "trials_s": (rep.get("timing") or {}).get("trials_s"),
         "preflight_s": (rep.get("run") or {}).get("preflight_s"),
         "top": ids[:3],
         "status": rep.get("status"),
@@ -103,8 +105,17 @@ def judge_buggy(case: dict, folder: Path, r: dict) -> dict:
 
 
 def load_cases(names: list[str] | None) -> list[tuple[Path, dict]]:
+    """The cases to score; a case that ``verify_cases.py`` did not verify (its buggy program shows no symptom
+    or its fix does not learn) is left out, and said so."""
     folders = [CASES / n for n in names] if names else sorted(p for p in CASES.iterdir() if (p / "case.json").exists())
-    return [(f, json.loads((f / "case.json").read_text())) for f in folders]
+    verified = json.loads(VERIFY.read_text()) if VERIFY.exists() else {}
+    out = []
+    for f in folders:
+        if not (verified.get(f.name) or {}).get("verified"):
+            print(f"skipped {f.name}: not verified (run benchmarks/verify_cases.py {f.name})", file=sys.stderr)
+            continue
+        out.append((f, json.loads((f / "case.json").read_text())))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +203,7 @@ def summarise(rows: list[dict]) -> dict:
     times = [r["diagnosed_at_s"] for r in buggy if r.get("detected") and r.get("diagnosed_at_s") is not None]
     correct = [r for r in buggy if r.get("top1")]
     pre = [r["preflight_s"] for r in buggy if r.get("preflight_s") is not None]
+    trials = [r["trials_s"] for r in buggy if r.get("trials_s") is not None]
 
     def block(rs: list[dict]) -> dict:
         n = len(rs)
@@ -221,6 +233,9 @@ def summarise(rows: list[dict]) -> dict:
         "errors": sum(1 for r in rows if r.get("error") or (r.get("exit") not in (0, 1, 3))),
         "time_to_diagnosis_s": {"median": statistics.median(times) if times else None, "p90": _q(times, 0.9)},
         "preflight_s": {"median": statistics.median(pre) if pre else None, "p90": _q(pre, 0.9)},
+        "trials_s": {"median": statistics.median(trials) if trials else None, "p90": _q(trials, 0.9),
+                     "n": len(trials)},
+        "seconds_per_program": {"median": statistics.median([r["seconds"] for r in rows if r.get("seconds")] or [0])},
         "by_cause": {c: block(rs) for c, rs in sorted(by_cause.items())},
         "by_framework": {f: block(rs) for f, rs in sorted(by_fw.items())},
         "false_alarms_by_framework": fa_by_fw,
@@ -246,6 +261,7 @@ def render(s: dict) -> str:
              f"| healthy/fixed programs with a 'verified fix' | {s['healthy_with_verified_fix']} |",
              f"| time to diagnosis from start, median / p90 (s) | {_f(t['median'])} / {_f(t['p90'])} |",
              f"| pre-flight time, median / p90 (s) | {_f(s['preflight_s']['median'])} / {_f(s['preflight_s']['p90'])} |",
+             f"| fix-trial time, median / p90 (s) | {_f(s['trials_s']['median'])} / {_f(s['trials_s']['p90'])} |",
              f"| runs that errored or timed out | {s['errors']} |", "",
              "| framework | n | detected | top-1 | top-3 | located | verified |", "|---|---|---|---|---|---|---|"]
     for f, b in s["by_framework"].items():

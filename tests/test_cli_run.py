@@ -136,3 +136,63 @@ def test_report_command_rejudges_a_saved_recording(tmp_path):
     assert main(["report", str(tmp_path / "rec"), "--format", "json", "-o", str(tmp_path / "r.json")]) == 1
     assert json.loads((tmp_path / "r.json").read_text())["causes"][0]["id"] == "output-activation-mismatch"
     assert main(["report", str(tmp_path / "missing")]) == 2
+
+
+TORCH_SCRIPT = """\
+import time
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+x = torch.rand(256, 8)
+y = (x[:, 0] > 0.5).long()
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+loss_fn = nn.CrossEntropyLoss()
+steps = 0
+for epoch in range({epochs}):
+    for i in range(0, 256, 16):
+        loss = loss_fn(model(x[i:i + 16]), y[i:i + 16])
+        {zero}
+        loss.backward()
+        opt.step()
+        steps += 1
+        {sleep}
+print("finished", steps)
+"""
+
+
+def run_flags(tmp_path: Path, script: str, *flags: str):
+    (tmp_path / "train.py").write_text(script)
+    out = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "trainmedic", "run", "--json", str(out), "--no-save", *flags,
+                           "train.py"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
+    return proc, json.loads(out.read_text()) if out.exists() else None
+
+
+def test_torch_stop_when_diagnosed_ends_the_loop_early(tmp_path):
+    script = TORCH_SCRIPT.format(epochs=60, zero="", sleep="")  # no zero_grad: gradients pile up
+    proc, report = run_flags(tmp_path, script, "--stop-when-diagnosed")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "finished" not in proc.stdout  # the loop was ended: 960 steps were planned
+    assert report["causes"][0]["id"] == "missing-zero-grad"
+    assert report["run"]["stopped_early"] is True and report["run"]["steps"] < 960
+    assert report["run"]["stopped"]["cause"] == "missing-zero-grad"
+    # without the option the same script runs to its end
+    proc, report = run_flags(tmp_path, TORCH_SCRIPT.format(epochs=2, zero="", sleep=""))
+    assert "finished 32" in proc.stdout and report["causes"][0]["id"] == "missing-zero-grad"
+
+
+def test_max_seconds_stops_torch_and_keras_training(tmp_path):
+    script = TORCH_SCRIPT.format(epochs=1000, zero="opt.zero_grad()", sleep="time.sleep(0.01)")
+    proc, report = run_flags(tmp_path, script, "--max-seconds", "3")
+    assert "finished" not in proc.stdout
+    assert report["run"]["stopped_early"] is True
+    assert report["status"] == "healthy", report["causes"]
+    assert report["run"]["stopped"]["reason"] == "max-seconds reached"
+    keras_script = KERAS_SCRIPT.format(act="sigmoid", tail="print('after fit')").replace(
+        'open("data.txt").read().strip()', '"-"').replace("int(sys.argv[2])", "10000")
+    proc, report = run_flags(tmp_path, keras_script, "--max-seconds", "20")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "after fit" in proc.stdout  # keras: fit returns early, the script goes on
+    assert report["run"]["epochs"] < 10000 and report["run"]["stopped"]["reason"] == "max-seconds reached"

@@ -94,7 +94,7 @@ def test_ranking_and_json_contract():
         assert set(c["fix"]) >= {"summary", "verified", "trial"}
         assert 0 <= c["score"] <= 1 and c["findings"] == ["TM998"]
         assert {"code", "name", "severity", "message", "evidence", "locations"} <= set(data["findings"][0])
-        assert set(data["timing"]) == {"diagnosed_at_s", "total_s"}
+        assert set(data["timing"]) == {"diagnosed_at_s", "total_s", "trials_s"}
     finally:
         _REGISTRY.pop(code)
 

@@ -288,5 +288,4 @@ def test_default_budget_keeps_probing_cheap():
     mon = Monitor(probe=(x[:64], y[:64]), every=1)  # probe every step, but within the default 1% budget
     fit(model(), x, y, mon)
     probes = next(v for k, v in mon.recording.signals.items() if k.startswith("weight_norm/")).steps
-    assert probes[0] == 0 and len(probes) < 12
-    assert mon.probe_seconds <= 0.01 * 30 + 1.0  # the first probe, then at most 1% of the training time
+    assert probes[0] == 0 and len(probes) <= 3  # without the budget: 25 (every step and the end)

@@ -73,7 +73,8 @@ class Diagnosis:
             ],
             "warnings": list(rec.warnings),
             "error": self.error,
-            "timing": {"diagnosed_at_s": rec.diagnosed_at_s, "total_s": self.total_s},
+            "timing": {"diagnosed_at_s": rec.diagnosed_at_s, "total_s": self.total_s,
+                       "trials_s": (rec.experiments.get("trials") or {}).get("seconds")},
             "run": to_jsonable(rec.run),
         }
 

@@ -133,3 +133,26 @@ def judge(recording: Recording, select: Iterable[str] | None = None, ignore: Ite
         recording.diagnosed_at_s = round(time.time() - recording.started_at, 3)
     return Diagnosis(status=status, causes=causes, findings=main, notes=notes, recording=recording, error=error,
                      total_s=round(time.time() - recording.started_at, 3))
+
+
+CONFIDENT = 0.8  # a cause this sure (and measured, see ``stopping_cause``) may end a training early
+EVIDENCE_PHASES = ("dynamic", "experiment", "wiring")
+
+
+def stopping_cause(diagnosis: Diagnosis, halt_on: Iterable[str] | None = None) -> CauseReport | None:
+    """The cause that justifies ending a training early, if any: a score of at least :data:`CONFIDENT`
+    backed by something measured (a dynamic, wiring or pre-flight experiment rule), and among ``halt_on``
+    when that is given. Static findings alone never stop a run: they are known before it starts."""
+    from ..rules import get_rule
+
+    wanted = set(halt_on or ())
+    for c in diagnosis.causes:
+        if c.score < CONFIDENT or (wanted and c.id not in wanted):
+            continue
+        for code in c.findings:
+            try:
+                if get_rule(code).phase in EVIDENCE_PHASES:
+                    return c
+            except KeyError:
+                continue
+    return None

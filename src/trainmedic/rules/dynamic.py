@@ -26,7 +26,6 @@ ADAPTIVE = {"adam", "adamw", "adamax", "nadam", "radam", "rmsprop", "adagrad", "
             "lamb", "ftrl", "sparseadam", "loraadam"}
 ADAPTIVE_DEFAULT_LR = 1e-3  # Keras 3 and PyTorch default for every optimizer above
 SGD_UPDATE_RATIO = 1e-3  # rule of thumb: a healthy SGD step changes a layer's weights by ~1e-3 of their norm
-RELU_KINDS = ("relu", "relu6")
 ACCURACY_KEYS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "acc")
 MIN_STEPS = 8  # fewer loss values than this say nothing about a trend
 MAX_POINTS = 2000  # longer loss series are summarised by block medians before trend analysis
@@ -334,8 +333,8 @@ def loss_flat(rec: Recording):
     m = rec.facts.model
     us = update_scale(rec)
     dead = _dead_layers(rec, 0.9)
-    if m is not None and m.n_trainable == 0 or (us and us.zero_layers and len(us.zero_layers) == len(
-            _per_layer(rec, "update_ratio")) and not zero_grad):
+    all_zero = bool(us and us.zero_layers and len(us.zero_layers) == len(_per_layer(rec, "update_ratio")))
+    if (m is not None and m.n_trainable == 0) or (all_zero and not zero_grad):
         cause, why = "frozen-parameters", "the weights never change"
         locs = F.loc(*(l for l in _layer_facts(rec) if l.parametric and not l.trainable)) or F.loc(m)
         ev.append(Evidence("trainable parameters / weight change", observed=0, expected="> 0"))
@@ -427,7 +426,7 @@ def nonfinite_loss(rec: Recording):
                       locations=F.compile_loc(rec) + _layer_loc(rec, layer))
 
 
-@rule("TM303", "loss-divergence", ["lr-too-high", "exploding-gradient"], "dynamic")
+@rule("TM303", "loss-divergence", ["lr-too-high"], "dynamic")
 def loss_divergence(rec: Recording):
     """
     What it detects:
@@ -555,7 +554,7 @@ def trivial_accuracies(rec: Recording, resolved: str) -> list[tuple[float, str, 
     return out
 
 
-@rule("TM305", "accuracy-at-trivial-value", ["wrong-metric", "class-imbalance"], "dynamic")
+@rule("TM305", "accuracy-at-trivial-value", ["wrong-metric", "class-imbalance", "loss-mismatch"], "dynamic")
 def accuracy_trivial(rec: Recording):
     """
     What it detects:
@@ -678,7 +677,8 @@ def prediction_collapse(rec: Recording):
                   confidence=0.7 if cause else 0.6, evidence=ev, locations=locs)
 
 
-@rule("TM307", "gradient-scale", ["vanishing-gradient", "exploding-gradient", "saturated-activation"], "dynamic")
+@rule("TM307", "gradient-scale", ["vanishing-gradient", "exploding-gradient", "saturated-activation",
+                                   "lr-too-high"], "dynamic")
 def gradient_scale(rec: Recording):
     """
     What it detects:

@@ -38,8 +38,6 @@ from .facts import collect_facts
 DEAD_KINDS = ("relu", "relu6")  # activations whose units can die (output exactly 0 for every input)
 SATURATING_KINDS = ("sigmoid", "tanh", "hard_sigmoid", "hard_tanh")
 MAX_PROBE_SAMPLES = 512
-CONFIDENT = 0.8  # a cause this sure (and measured, see Monitor._backed) may stop training
-EVIDENCE_PHASES = ("dynamic", "experiment")
 METRIC_ALIASES = {"acc": "accuracy", "val_acc": "val_accuracy", "loss": "epoch_loss",
                   "learning_rate": "lr"}
 
@@ -66,6 +64,8 @@ class Monitor(keras.callbacks.Callback):
             a score of at least 0.8 backed by measured evidence (a dynamic rule or a pre-flight experiment).
             Training then ends normally and the script goes on after ``fit``.
         halt_on: stop only for these cause ids (implies stopping).
+        max_seconds: stop training (``model.stop_training = True``) once this many seconds have passed since
+            the first ``fit`` with this monitor began; the script goes on after ``fit``.
         save_to: a directory: the recording is saved there at the end of training (and by :meth:`save`).
         recording: an existing :class:`Recording` to append to (e.g. one with pre-flight facts).
         max_overhead: a time budget: a scheduled probe (and the final one) waits while the monitor's own
@@ -83,8 +83,11 @@ class Monitor(keras.callbacks.Callback):
 
     def __init__(self, probe: tuple | None = None, every: int = 100, stop_when_diagnosed: bool = False,
                  halt_on: Iterable[str] | None = None, save_to: str | Path | None = None,
-                 recording: Recording | None = None, max_overhead: float | None = 0.01):
+                 recording: Recording | None = None, max_overhead: float | None = 0.01,
+                 max_seconds: float | None = None):
         super().__init__()
+        if max_seconds is not None and not max_seconds > 0:
+            raise ValueError("max_seconds must be > 0")
         halt = list(halt_on or [])
         unknown = [c for c in halt if c not in CAUSES]
         if unknown:
@@ -123,7 +126,9 @@ class Monitor(keras.callbacks.Callback):
         self._spe, self._nb, self._backend = 1, None, None
         self._layers: list = []
         self._px = self._py = None
-        self._probe_s0 = 0.0
+        self._fit_seconds = 0.0  # wall time of earlier fits with this monitor
+        self.max_seconds = max_seconds
+        self.deadline: float | None = None  # time.time() after which training is stopped (from max_seconds)
 
     # -- public ----------------------------------------------------------------------------------------
     @property
@@ -160,6 +165,8 @@ class Monitor(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         # Runs on the training thread between two steps: the only place where probes may run.
         step = self._offset + batch
+        if self.deadline is not None and not self._stopped and time.time() > self.deadline:
+            self._stop(step, None, "max-seconds reached")
         if step >= self._next_due or (self._nonfinite_seen and not self._nonfinite_probe_done):
             self._scheduled_probe(step)
 
@@ -195,7 +202,8 @@ class Monitor(keras.callbacks.Callback):
         model = self.model
         rec = self.recording
         self._t_start = time.perf_counter()
-        self._probe_s0 = self.probe_seconds
+        if self.deadline is None and self.max_seconds is not None:
+            self.deadline = time.time() + self.max_seconds
         self._diagnosis = None
         self._stopped = False
         self._spe = max(1, int(getattr(model, "steps_per_execution", 1) or 1))
@@ -303,11 +311,12 @@ class Monitor(keras.callbacks.Callback):
             self._act_layers = [(l.name, k) for l, k in watched]
 
     def _over_budget(self) -> bool:
-        """Has the monitor spent more than ``max_overhead`` of this fit's training time (after a first probe)?"""
+        """Has the monitor spent more than ``max_overhead`` of the training time so far (after a first probe)?
+        Fits of the same model with the same monitor add up, like one long run."""
         if self.max_overhead is None or not self._n_probes:
             return False
-        spent = self.probe_seconds - self._probe_s0
-        return spent > self.max_overhead * (time.perf_counter() - self._t_start - spent)
+        elapsed = self._fit_seconds + time.perf_counter() - self._t_start
+        return self.probe_seconds > self.max_overhead * (elapsed - self.probe_seconds)
 
     def _scheduled_probe(self, step: int) -> None:
         urgent = self._nonfinite_seen and not self._nonfinite_probe_done
@@ -522,37 +531,25 @@ class Monitor(keras.callbacks.Callback):
             self._probe(self._steps_done)  # the state training ended in
         self.recording.run["steps"] = self._steps_done
         self.recording.run["epochs"] = self._epochs_done
+        self._fit_seconds += time.perf_counter() - self._t_start
         self._diagnosis = None
         if self.save_to is not None:
             self.save()
 
     def _check_stop(self, step: int) -> None:
-        from ...engine import judge
+        from ...engine import judge, stopping_cause
 
         self._drain()
-        diagnosis = judge(self.recording)
-        for c in diagnosis.causes:
-            if c.score < CONFIDENT or (self.halt_on and c.id not in self.halt_on) or not _backed(c):
-                continue
-            self.model.stop_training = True
-            self._stopped = True
-            self.recording.events.append({"kind": "stopped", "step": int(step), "cause": c.id,
-                                          "score": round(c.score, 3),
-                                          "reason": f"{c.id} diagnosed with score {c.score:.2f}"})
-            return
+        c = stopping_cause(judge(self.recording), self.halt_on)
+        if c is not None:
+            self._stop(step, c.id, f"{c.id} diagnosed with score {c.score:.2f}", score=round(c.score, 3))
 
-
-def _backed(cause) -> bool:
-    """A cause may stop training only when a measurement backs it (dynamic rule or pre-flight experiment)."""
-    from ...rules import get_rule
-
-    for code in cause.findings:
-        try:
-            if get_rule(code).phase in EVIDENCE_PHASES:
-                return True
-        except KeyError:
-            continue
-    return False
+    def _stop(self, step: int, cause: str | None, reason: str, **extra) -> None:
+        self.model.stop_training = True
+        self._stopped = True
+        ev = {"kind": "stopped", "step": int(step), "cause": cause, "reason": reason, **extra}
+        self.recording.events.append(ev)
+        self.recording.run["stopped"] = {k: v for k, v in ev.items() if k != "kind"}
 
 
 def _compute_loss(model, x, y, y_pred):

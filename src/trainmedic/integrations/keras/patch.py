@@ -184,6 +184,8 @@ class KerasPatcher:
                                     stop_when_diagnosed=self.settings.stop_when_diagnosed)
             except TypeError:
                 s.monitor = Monitor()
+            if self.settings.max_seconds:
+                s.monitor.deadline = getattr(self, "started", time.time()) + float(self.settings.max_seconds)
         cbs.append(s.monitor)
         return cbs
 

@@ -40,8 +40,10 @@ wiring observations read by :mod:`trainmedic.rules.wiring`:
 * ``loss_broadcast``: a loss whose input and target shapes broadcast to a bigger shape;
 * ``no_step``: backward ran but ``optimizer.step()`` never did (or always found the gradients cleared).
 
-``stop_when_diagnosed`` (the Keras Monitor option) is not offered: a plain PyTorch loop has no hook through
-which trainmedic could end it. Read ``medic.diagnosis`` after the block (or judge ``medic.recording``).
+``stop_when_diagnosed`` (the Keras Monitor option) is not offered to ``watch``: a plain loop has no hook
+through which trainmedic could end it and let the script go on. Read ``medic.diagnosis`` after the block
+(or judge ``medic.recording``). Under ``trainmedic run --stop-when-diagnosed`` / ``--max-seconds`` the
+runner ends the whole script at an optimizer step instead (see :attr:`Watcher.after_step`).
 """
 from __future__ import annotations
 
@@ -300,6 +302,9 @@ class Watcher:
         self._acc_pid: int | None = None
         self._first_backward_loc: Location | None = None
         self._frame_info: tuple | None = None
+        # called after every optimizer step with this watcher (``trainmedic run`` uses it to end a loop
+        # early); unlike every other hook, what it raises reaches the user's loop
+        self.after_step = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> "Watcher":
@@ -993,6 +998,17 @@ class Watcher:
         self._backwards_since = 0
         self._backward_vals, self._module_losses, self._logged = [], [], []
         self._done_this_step.clear()
+        if self.after_step is not None:
+            self.after_step(self)
+
+    def judge_now(self):
+        """Judge what was recorded so far (pending numbers flushed, data facts from the rows seen)."""
+        from ...engine import judge
+
+        self._flush()
+        if not self._data_done and self._x_rows:
+            self._finish_data()
+        return judge(self.recording, select=self.select, ignore=self.ignore)
 
     def _update_ratios(self) -> None:
         """|change made by this step| / |weights| per layer (on scheduled steps, from the pre-step copy)."""
