@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--trial-budget", type=float, default=20.0, help="fix-trial budget per program (s)")
     ap.add_argument("--no-save", action="store_true")
+    ap.add_argument("--out", help="also write the rows and summary as JSON to this path")
     args = ap.parse_args(argv)
     cases = load_cases(SMOKE if args.smoke else args.cases)
     jobs = []
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     text = render(summary)
     print()
     print(text)
+    if args.out:
+        Path(args.out).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -98,7 +98,8 @@ def data_origin(call_site: Location | None, method: str = "fit") -> Location | N
     """Where the first argument of the ``method(...)`` call at ``call_site`` was last assigned.
 
     Reads the user's source with ``ast``: for ``model.fit(x_train, y)`` at line 40 it returns the last
-    ``x_train = ...`` (or augmented assignment) before line 40 in the same file, or None.
+    ``x_train = ...`` (or augmented assignment, or a call statement that may change it in place:
+    ``rng.shuffle(x_train)``, ``x_train.sort()``) before line 40 in the same file, or None.
     """
     import ast
 
@@ -125,6 +126,13 @@ def data_origin(call_site: Location | None, method: str = "fit") -> Location | N
             targets = node.targets
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):  # in place: rng.shuffle(x), x.sort()
+            call = node.value
+            f = call.func
+            pure = isinstance(f, ast.Name) and f.id in ("print", "len", "repr", "str", "type", "display", "id")
+            targets = [] if pure else [a for a in call.args if isinstance(a, ast.Name)]
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+                targets.append(f.value)
         for t in targets:
             names = [n.id for n in ast.walk(t) if isinstance(n, ast.Name)]
             if name in names and node.lineno < call_site.line and (best is None or node.lineno > best.lineno):

@@ -38,7 +38,7 @@ class Runner:
         self.hooks = PostImportHooks()
         self.keras = None
         self.torch = None
-        self.lightning = None
+        self.lightning_patchers: list = []
         self.started = time.time()
 
     # -- framework patches -----------------------------------------------------------------------------
@@ -59,6 +59,7 @@ class Runner:
             return
         try:
             self.torch = TorchPatcher(self.settings, StopTraining)
+            self.torch.skip = self._in_lightning
             self.torch.started = self.started
             self.torch.install(module)
         except Exception as e:  # pragma: no cover
@@ -70,9 +71,14 @@ class Runner:
         except ImportError:
             return
         try:
-            self.lightning = patch_trainer(module)
+            p = patch_trainer(module, self.settings, self.started)
+            self.lightning_patchers.append(p)
         except Exception as e:  # pragma: no cover
             self._warn(f"could not attach to lightning: {type(e).__name__}: {e}")
+
+    def _in_lightning(self) -> bool:
+        """A Lightning fit is running: its optimizers are watched by the Lightning callback."""
+        return any(p.depth > 0 for p in self.lightning_patchers)
 
     def _warn(self, msg: str) -> None:
         self._warnings.append(msg)
@@ -84,6 +90,7 @@ class Runner:
         self.hooks.on_import("keras", self._on_keras)
         self.hooks.on_import("torch", self._on_torch)
         self.hooks.on_import("lightning.pytorch", self._on_lightning)
+        self.hooks.on_import("pytorch_lightning", self._on_lightning)
         self.hooks.install()
         old_argv, old_path0 = sys.argv[:], sys.path[0] if sys.path else None
         script_error: BaseException | None = None
@@ -149,9 +156,15 @@ class Runner:
         if self.keras is not None:
             sessions += [("keras", s) for s in self.keras.ordered]
             self.keras.uninstall()
+        torch_own: set[int] = set()  # watchers of plain PyTorch loops (not Lightning's): fix trials
         if self.torch is not None:
-            sessions += [("torch", s) for s in self.torch.finish()]
+            own = self.torch.finish()
+            torch_own = {id(s) for s in own}
+            sessions += [("torch", s) for s in own]
             self.torch.uninstall()
+        for p in self.lightning_patchers:
+            sessions += [("torch", s) for s in p.finish()]
+            p.uninstall()
         for framework, s in sessions:
             rec: Recording = s.recording
             rec.run.update({"argv": list(sys.argv), "exit_status": exit_status, "framework": framework})
@@ -169,6 +182,8 @@ class Runner:
                           error=rec.run.get("script_error"))
                 if self.settings.fix_trials and d.causes and framework == "keras":
                     d = self._trials(s, d)
+                elif self.settings.fix_trials and d.causes and framework == "torch" and id(s) in torch_own:
+                    d = self._torch_trials(s, d)
             except Exception as e:  # internal error: still report what was recorded
                 rec.warn(f"diagnosis failed: {type(e).__name__}: {e}")
                 d = Diagnosis(status="error", causes=[], findings=[], recording=rec,
@@ -191,6 +206,19 @@ class Runner:
 
             with Internal():
                 run_trials(model, rec, d, budget_s=self.settings.trial_budget_s)
+        except Exception as e:
+            rec.warn(f"fix trials failed: {type(e).__name__}: {e}")
+            return d
+        return judge(rec, self.settings.select, self.settings.ignore, error=rec.run.get("script_error"))
+
+
+    def _torch_trials(self, watcher, d: Diagnosis) -> Diagnosis:
+        """Fix trials for a plain PyTorch loop (:mod:`trainmedic.experiments.torch_trials`), then re-judge."""
+        rec = d.recording
+        try:
+            from ..experiments.torch_trials import run_torch_trials
+
+            run_torch_trials(watcher, rec, d, budget_s=self.settings.trial_budget_s)
         except Exception as e:
             rec.warn(f"fix trials failed: {type(e).__name__}: {e}")
             return d

@@ -142,7 +142,9 @@ EVIDENCE_PHASES = ("dynamic", "experiment", "wiring")
 def stopping_cause(diagnosis: Diagnosis, halt_on: Iterable[str] | None = None) -> CauseReport | None:
     """The cause that justifies ending a training early, if any: a score of at least :data:`CONFIDENT`
     backed by something measured (a dynamic, wiring or pre-flight experiment rule), and among ``halt_on``
-    when that is given. Static findings alone never stop a run: they are known before it starts."""
+    when that is given. Static findings alone never stop a run: they are known before it starts; nor do
+    experiment findings about the state at initialisation that the training itself may refute
+    (``suspicion`` rules such as an unusual initial loss)."""
     from ..rules import get_rule
 
     wanted = set(halt_on or ())
@@ -151,8 +153,9 @@ def stopping_cause(diagnosis: Diagnosis, halt_on: Iterable[str] | None = None) -
             continue
         for code in c.findings:
             try:
-                if get_rule(code).phase in EVIDENCE_PHASES:
-                    return c
+                r = get_rule(code)
             except KeyError:
                 continue
+            if r.phase in EVIDENCE_PHASES and not getattr(r.func, "suspicion", False):
+                return c
     return None

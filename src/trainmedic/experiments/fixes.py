@@ -56,9 +56,10 @@ class KerasSetup:
     class_weight: dict | None = None
     steps: int | None = None  # None: the trial's number of steps
     batch_size: int | None = None  # None: the trial's batch size
+    weights: dict | None = None  # layer name -> weights to start from (the user's, before training); None: now
 
     @classmethod
-    def from_model(cls, model) -> "KerasSetup":
+    def from_model(cls, model, weights: dict | None = None) -> "KerasSetup":
         try:
             config = model.get_config()
             if not isinstance(config, dict) or "layers" not in config:
@@ -68,7 +69,8 @@ class KerasSetup:
         opt = getattr(model, "optimizer", None)
         opt_cfg = opt.get_config() if opt is not None and hasattr(opt, "get_config") else None
         return cls(model=model, config=copy.deepcopy(config), loss=getattr(model, "loss", None),
-                   optimizer_class=type(opt) if opt is not None else None, optimizer_config=opt_cfg)
+                   optimizer_class=type(opt) if opt is not None else None, optimizer_config=opt_cfg,
+                   weights=weights)
 
     def copy(self) -> "KerasSetup":
         new = copy.copy(self)
@@ -104,7 +106,9 @@ class KerasSetup:
 
     # -- build ---------------------------------------------------------------------------------------
     def build(self, sample_x, lr: float | None = None):
-        """A fresh compiled copy (a :class:`KerasAdapter`): rebuilt from the config, user weights copied."""
+        """A fresh compiled copy (a :class:`KerasAdapter`): rebuilt from the config, the user's weights copied
+        (those from before training when :attr:`weights` holds them: a trial must not start from the damage
+        the original training did)."""
         import keras
 
         from ..integrations.keras.adapter import KerasAdapter, _first
@@ -121,7 +125,7 @@ class KerasSetup:
             src = user.get(layer.name)
             if src is None or layer.name in self.reinit:
                 continue
-            ws = src.get_weights()
+            ws = self.weights.get(layer.name) if self.weights is not None else src.get_weights()
             if ws and len(ws) == len(layer.weights) and all(tuple(w.shape) == tuple(v.shape)
                                                            for w, v in zip(ws, layer.weights)):
                 layer.set_weights(ws)

@@ -279,7 +279,7 @@ def _run(model, rec: Recording, causes: list[str], start: float, budget_s: float
         rec.warn(f"fix trials skipped: the sample is too small or its labels unusable (need >= {MIN_SAMPLES} "
                  "samples with at least two classes, or finite regression targets)")
         return
-    setup = KerasSetup.from_model(model)
+    setup = KerasSetup.from_model(model, weights=getattr(rec, "_initial_weights", None))
     bs = min(batch_size, _n(data.x_train))
     meta: dict = {"steps": steps, "batch_size": bs, "train_samples": _n(data.x_train),
                   "heldout_samples": _n(data.x_held), "metric": data.metric, "chance": data.chance,

@@ -1,6 +1,8 @@
 """Small accessors shared by rules: read facts and experiment results with None for unknown."""
 from __future__ import annotations
 
+import math
+
 from ..facts import LabelFacts, LayerFact, Location
 from ..recording import Recording
 
@@ -123,3 +125,36 @@ def input_scaled_in_model(rec: Recording) -> bool:
         if l.parametric:
             return False
     return False
+
+
+_ACC_SIGNALS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "acc")
+
+
+def training_learned(rec: Recording) -> tuple[bool, str] | None:
+    """Did the user's training itself clearly learn? (verdict, what shows it), None when nothing says.
+
+    Classification with a recorded training accuracy: the last epoch's accuracy closes at least 60% of the
+    gap between the majority-class rate and 1. Otherwise: the last epoch loss is at most a fifth of the loss
+    at the start (the pre-flight initial loss, else the first recorded one). Static suspicions (an odd
+    architecture, unscaled features) are weighed by this, as an expert would: a set-up that trains well is
+    not why a network does not learn."""
+    lab = label(rec)
+    if lab is not None and lab.class_counts and lab.kind in ("binary", "multiclass-int", "multiclass-onehot"):
+        for name in _ACC_SIGNALS:
+            s = rec.signals.get(name)
+            vals = s.finite() if s is not None else []
+            if len(vals) >= 2:
+                counts = [c for c in lab.class_counts if c > 0]
+                chance = max(counts) / sum(counts)
+                bar = chance + 0.6 * (1 - chance)
+                return vals[-1] >= bar, f"training {name} {vals[-1]:.4g} (majority rate {chance:.3g}, bar {bar:.3g})"
+    s = rec.signals.get("epoch_loss")
+    vals = s.finite() if s is not None else []
+    if len(vals) < 2:
+        return None
+    start = exp(rec, "initial").get("loss")
+    if start is None or not math.isfinite(start) or start <= 0:
+        start = vals[0]
+    if start <= 0:
+        return None
+    return vals[-1] <= 0.2 * start, f"training loss {start:.4g} -> {vals[-1]:.4g}"

@@ -10,6 +10,25 @@ from .registry import rule
 from .static import _first_last_ratio, _input_scale_problem, _overfit_evidence
 
 
+def weighed_by_training(fn):
+    """For rules about the state at initialisation: when the user's training clearly learned anyway
+    (:func:`_facts.training_learned`), the state it started from was not why it fails - cap the confidence
+    below the report threshold and say why."""
+    import functools
+    from dataclasses import replace
+
+    @functools.wraps(fn)
+    def wrapped(rec: Recording):
+        t = F.training_learned(rec)
+        for f in fn(rec):
+            if t is not None and t[0] and f.confidence > 0.3:
+                f = replace(f, confidence=0.3, evidence=[*f.evidence,
+                                                         Evidence("the training run learned anyway", t[1], None)])
+            yield f
+    wrapped.suspicion = True  # the run can refute it: never a reason to end a training early
+    return wrapped
+
+
 @rule("TM201", "zero-gradient-at-init", ["output-activation-mismatch", "loss-mismatch", "dying-relu", "bad-init"],
       "experiment")
 def zero_gradient(rec: Recording):
@@ -55,6 +74,7 @@ def zero_gradient(rec: Recording):
 
 
 @rule("TM202", "initial-loss-off", ["unnormalized-input", "bad-init", "loss-mismatch"], "experiment")
+@weighed_by_training
 def initial_loss_off(rec: Recording):
     """
     What it detects:
@@ -96,6 +116,7 @@ def initial_loss_off(rec: Recording):
 
 
 @rule("TM203", "dead-relu-at-init", ["dying-relu", "unnormalized-input", "bad-init"], "experiment")
+@weighed_by_training
 def dead_relu_at_init(rec: Recording):
     """
     What it detects:
@@ -143,6 +164,7 @@ def dead_relu_at_init(rec: Recording):
 
 
 @rule("TM204", "saturated-at-init", ["saturated-activation", "unnormalized-input"], "experiment")
+@weighed_by_training
 def saturated_at_init(rec: Recording):
     """
     What it detects:
@@ -180,6 +202,7 @@ def saturated_at_init(rec: Recording):
 
 @rule("TM205", "gradient-flow-at-init", ["vanishing-gradient", "exploding-gradient", "numerical-instability"],
       "experiment")
+@weighed_by_training
 def gradient_flow(rec: Recording):
     """
     What it detects:

@@ -23,6 +23,16 @@ def _boost(rec: Recording, base: float, up: float = 0.9, down: float | None = No
     return base
 
 
+def _weigh_by_training(rec: Recording, conf: float, ev: list[Evidence]) -> float:
+    """A suspicion about the set-up is only a cause when the training did not learn anyway: cap the
+    confidence below the report threshold when the run clearly learned (evidence appended)."""
+    t = F.training_learned(rec)
+    if t is not None and t[0]:
+        ev.append(Evidence("the training run learned anyway", t[1], None))
+        return min(conf, 0.3)
+    return conf
+
+
 def _overfit_evidence(rec: Recording) -> list[Evidence]:
     o = F.exp(rec, "overfit_tiny_batch")
     if not o:
@@ -469,12 +479,14 @@ def missing_hidden_activation(rec: Recording):
     all_linear = len(linear) == len(hidden)
     base = 0.8 if all_linear and not maxpool_between else 0.45
     conf = _boost(rec, base, up=0.85, down=0.35 if not all_linear else 0.6)
+    learned: list[Evidence] = []
+    conf = _weigh_by_training(rec, conf, learned)
     yield Finding(f"{len(linear)} of {len(hidden)} hidden layers have no nonlinearity "
                   f"({', '.join(l.name for l in linear[:5])}): stacked linear layers collapse into one.",
                   cause="missing-hidden-activation", severity="error" if all_linear else "warning",
                   confidence=conf,
                   evidence=[Evidence("hidden layers without activation", [l.name for l in linear],
-                                     "relu (or another nonlinearity)")] + _overfit_evidence(rec),
+                                     "relu (or another nonlinearity)")] + _overfit_evidence(rec) + learned,
                   locations=F.loc(*linear), fix='Add activation="relu" to the hidden layers.')
 
 
@@ -562,6 +574,7 @@ def unscaled_input(rec: Recording):
     elif failed is False and not confirm:
         conf = min(conf, 0.35 if score < 0.9 else conf)
     conf = min(conf, 0.97)
+    conf = _weigh_by_training(rec, conf, ev)  # unscaled inputs that train well are not the problem
     yield Finding(f"The inputs are not scaled: {desc}.", cause="unnormalized-input", severity="error"
                   if conf >= 0.7 else "warning", confidence=conf, evidence=ev + confirm + _overfit_evidence(rec),
                   locations=F.fit_loc(rec), fix="Scale the inputs (x / 255.0 for images, or standardise "
@@ -630,7 +643,9 @@ def label_encoding(rec: Recording):
 def class_imbalance(rec: Recording):
     """
     What it detects:
-    Classes whose frequencies differ by a factor of 10 or more, with no class_weight or sample_weight.
+    Classes whose frequencies differ by a factor of 10 or more, with no class_weight or sample_weight, where
+    the majority rate beats a uniform guess (1/C) by at least 0.2. Weighed by the run: a training that
+    clearly beats the majority rate was not held back by the imbalance.
 
     Why training fails:
     Predicting the majority class everywhere already gives a low loss and high accuracy; the network
@@ -657,14 +672,16 @@ def class_imbalance(rec: Recording):
         return
     ratio = max(counts) / min(counts)
     majority = max(counts) / sum(counts)
-    if ratio < 10:
-        return
+    if ratio < 10 or majority - 1 / len(lab.class_counts) < 0.2:
+        return  # many small classes with uneven counts: predicting the majority scores nothing
     conf = min(0.85, 0.5 + 0.1 * math.log10(ratio / 10 + 1) * 3)
+    learned: list[Evidence] = []
+    conf = _weigh_by_training(rec, conf, learned)
     yield Finding(f"The classes are imbalanced {ratio:.0f}:1 (majority {majority:.1%}) and no class weights are "
                   "used: predicting the majority everywhere already scores well.", cause="class-imbalance",
                   severity="warning", confidence=conf,
                   evidence=[Evidence("class counts", lab.class_counts, "comparable counts or class_weight"),
-                            Evidence("majority-class rate", round(majority, 4), None)],
+                            Evidence("majority-class rate", round(majority, 4), None)] + learned,
                   locations=F.fit_loc(rec), fix="Pass class_weight to fit (inverse class frequencies), or "
                   "resample; watch a metric that sees the minority class.")
 
@@ -970,6 +987,8 @@ def narrow_bottleneck(rec: Recording):
     relu_narrow = [l for l in narrow if l.activation in ("relu", "relu6") and l.units <= 2]
     failed = F.overfit_failed(rec)
     conf = 0.8 if failed else (0.25 if failed is False else 0.5)
+    learned: list[Evidence] = []
+    conf = _weigh_by_training(rec, conf, learned)
     cause = "dying-relu" if relu_narrow and failed and any(
         v > 0.4 for v in (F.exp(rec, "activations").get("dead_fraction") or {}).values()) else "insufficient-capacity"
     yield Finding(f"Hidden layer(s) {', '.join(f'{l.name} ({l.units} units)' for l in narrow[:3])} are a bottleneck "
@@ -977,7 +996,7 @@ def narrow_bottleneck(rec: Recording):
                   also=["insufficient-capacity" if cause == "dying-relu" else "dying-relu"] if relu_narrow else [],
                   severity="warning", confidence=conf,
                   evidence=[Evidence("narrowest hidden layer units", min(l.units for l in narrow), f">= {max(C, 8)}")]
-                  + _overfit_evidence(rec), locations=F.loc(*narrow), fix="Widen the narrow hidden layers.")
+                  + _overfit_evidence(rec) + learned, locations=F.loc(*narrow), fix="Widen the narrow hidden layers.")
 
 
 @rule("TM119", "deep-saturating-stack", ["vanishing-gradient", "saturated-activation"], "static")

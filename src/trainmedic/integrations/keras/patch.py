@@ -101,8 +101,21 @@ class KerasPatcher:
                 return original(model, *args, **kwargs)
             return fit
 
+        def make_inference(original, call):
+            def inference(model, *args, **kwargs):
+                if not internal():
+                    try:
+                        x = args[0] if args else kwargs.get("x")
+                        patcher.after_training_input(model, call, x, sites.user_location(2))
+                    except Exception:  # never break the user's script
+                        pass
+                return original(model, *args, **kwargs)
+            return inference
+
         self._patch(Model, "compile", make_compile)
         self._patch(Model, "fit", make_fit)
+        self._patch(Model, "predict", lambda o: make_inference(o, "predict"))
+        self._patch(Model, "evaluate", lambda o: make_inference(o, "evaluate"))
 
     def uninstall(self) -> None:
         for owner, name, original in reversed(self._undo):
@@ -123,6 +136,30 @@ class KerasPatcher:
             s.model_strong = model  # keep the model for fix trials at the end of the run
         return s
 
+    MAX_EVAL_INPUTS = 4
+
+    def after_training_input(self, model, call: str, x, site) -> None:
+        """Summarise the inputs the script predicts on or evaluates with, after training (arrays only; once
+        per array, at most :attr:`MAX_EVAL_INPUTS`): rule TM124 compares them with the training inputs."""
+        import numpy as np
+
+        from ... import probes
+
+        s = self.sessions.get(model)
+        if s is None or not s.fit_calls or site is None or not hasattr(x, "shape") or not hasattr(x, "dtype"):
+            return
+        seen = s.recording.experiments.setdefault("eval_inputs", [])
+        key = [site.file, site.line]
+        if len(seen) >= self.MAX_EVAL_INPUTS or any(e.get("at") == key for e in seen):
+            return
+        a = np.asarray(x[:2048])
+        if a.ndim < 2 or a.shape[0] < 2 or not np.issubdtype(a.dtype, np.number):
+            return
+        af = probes.array_facts(a)
+        seen.append({"call": call, "at": key, "code": site.code, "rows": int(a.shape[0]), "shape": list(a.shape),
+                     "mean": af.mean, "std": af.std, "min": af.min, "max": af.max,
+                     "channel_mean": af.channel_mean, "channel_std": af.channel_std})
+
     def before_fit(self, model, args, kwargs, fit_site):
         from ...preflight import preflight_keras
         from .data import sample_fit_data
@@ -136,6 +173,7 @@ class KerasPatcher:
         x, y = bound.get("x"), bound.get("y")
         if not s.preflight_done:
             s.preflight_done = True
+            _snapshot_weights(s, model)
             sites.remember_event("fit", fit_site, overwrite=True)
             sample = sample_fit_data(x, y, batch_size=bound.get("batch_size"),
                                      steps_per_epoch=bound.get("steps_per_epoch"))
@@ -188,6 +226,21 @@ class KerasPatcher:
                 s.monitor.deadline = getattr(self, "started", time.time()) + float(self.settings.max_seconds)
         cbs.append(s.monitor)
         return cbs
+
+
+MAX_SNAPSHOT_PARAMS = 20_000_000
+
+
+def _snapshot_weights(s: KerasSession, model) -> None:
+    """The user's weights before training, for fix trials (they must not start from a damaged state)."""
+    try:
+        if not model.built or model.count_params() > MAX_SNAPSHOT_PARAMS:
+            return
+        from .describe import flatten_layers
+
+        s.recording._initial_weights = {l.name: l.get_weights() for l in flatten_layers(model) if l.weights}
+    except Exception as e:
+        s.recording.warn(f"weights snapshot for fix trials skipped: {type(e).__name__}: {e}")
 
 
 def _head(a, n):

@@ -16,9 +16,10 @@ class TorchPatcher:
         self.watchers: list = []
         self._undo: list = []
         self.started = time.time()
+        self.skip = lambda: False  # True while another integration (Lightning) watches new optimizers
 
     def install(self, torch) -> None:
-        from .watch import watch
+        from .watch import _INTERNAL, watch
 
         Module = torch.nn.Module
         Optimizer = torch.optim.Optimizer
@@ -36,10 +37,15 @@ class TorchPatcher:
         def opt_init(opt, params, *args, **kwargs):
             orig_opt_init(opt, params, *args, **kwargs)
             try:
+                if _INTERNAL[0]:  # an optimizer of trainmedic's own fix trials
+                    return
                 sites.remember(opt)
+                if patcher.skip():
+                    return
                 model = patcher._owner(opt)
                 if model is not None:
                     w = watch(model, opt)
+                    w.keep_init = bool(getattr(patcher.settings, "fix_trials", False))
                     w.recording.started_at = patcher.started
                     if patcher.stop_exception is not None and (patcher.settings.stop_when_diagnosed
                                                                or patcher.settings.max_seconds):

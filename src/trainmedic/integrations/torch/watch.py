@@ -67,7 +67,12 @@ from . import describe as D
 
 _FP_SIZE = 65536  # gradient elements fingerprinted per monitored parameter
 _MONITORED = 4  # parameters whose gradient bookkeeping is tracked exactly (missing zero_grad)
+_INIT_STATE_LIMIT = 25_000_000  # initial weights kept for fix trials only up to this many values
+_VIEW_NODES = {"ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0", "SqueezeBackward0",
+               "SqueezeBackward1", "SqueezeBackward2", "SqueezeBackward3", "SqueezeBackward4",
+               "UnsqueezeBackward0", "UnsqueezeBackward1"}
 _ACTIVE: list["Watcher"] = []
+_INTERNAL = [0]  # > 0 while trainmedic itself builds models/optimizers (fix trials): never watched
 _ORIGINAL_BACKWARD = None
 
 
@@ -256,7 +261,8 @@ class Watcher:
     """
 
     def __init__(self, model, optimizer, *, every: int = 50, early: bool = True, save_to: str | None = None,
-                 sample_size: int = 512, select=None, ignore=None):
+                 sample_size: int = 512, select=None, ignore=None, step_pre_hook: bool = True,
+                 fix_trials: bool = False, trial_budget_s: float = 60.0):
         if every < 1:
             raise ValueError("every must be >= 1")
         self.model = model
@@ -266,6 +272,28 @@ class Watcher:
         self.save_to = save_to
         self.sample_size = int(sample_size)
         self.select, self.ignore = select, ignore
+        # False: the caller calls ``_on_step_pre`` itself once the step's gradients exist (Lightning runs
+        # forward and backward in a closure *inside* ``optimizer.step``, after torch's pre-step hooks)
+        self._use_pre_hook = bool(step_pre_hook)
+        # fix trials (:mod:`trainmedic.experiments.torch_trials`): run on close when ``fix_trials``. What they
+        # need is kept when ``keep_init`` (``fix_trials``, or set by ``trainmedic run``, which runs them
+        # itself): the model's weights before training (``init_state``, CPU copies) and up to ``sample_size``
+        # rows of training inputs with the targets their loss received (``sample = (x, y)``); always: the
+        # loss applied to the model output (``loss_module`` or ``loss_functional``), how its input relates to
+        # the output (``loss_link``) and whether forward takes one tensor (``single_input``)
+        self.fix_trials = bool(fix_trials)
+        self.trial_budget_s = float(trial_budget_s)
+        self.keep_init = bool(fix_trials)
+        self.sample: tuple | None = None
+        self.loss_module = None
+        self.loss_functional: str | None = None
+        self.loss_link: dict | None = None
+        self.init_state: dict | None = None
+        self.single_input: bool | None = None
+        self._last_out_shape: list | None = None
+        self._last_x = None  # the last training forward's input, until its target pairs with it
+        self._pairs: list[tuple] = []  # (inputs, targets) rows of the same batches, for ``sample``
+        self._pair_rows = 0
         self.recording = Recording()
         self.diagnosis = None
         self.step = 0
@@ -344,6 +372,15 @@ class Watcher:
             self.diagnosis = judge(rec, select=self.select, ignore=self.ignore)
         except Exception as e:
             self._warn("judge", e)
+        if self.fix_trials and self.diagnosis is not None and self.diagnosis.causes:
+            try:
+                from ...engine import judge
+                from ...experiments.torch_trials import run_torch_trials
+
+                run_torch_trials(self, rec, self.diagnosis, budget_s=self.trial_budget_s)
+                self.diagnosis = judge(rec, select=self.select, ignore=self.ignore)
+            except Exception as e:
+                self._warn("fix trials", e)
         if self.save_to:
             try:
                 rec.save(self.save_to)
@@ -430,6 +467,8 @@ class Watcher:
         self._layer_pids = {n: v for n, v in self._layer_pids.items() if v}
         self._called: set[str] = set()
         self._record_frozen()
+        if self.keep_init:
+            self._guard("initial weights", self._keep_initial_state)
 
         # monitored parameters for the zero_grad bookkeeping: spread over those the optimizer steps
         opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
@@ -447,13 +486,25 @@ class Watcher:
 
         for pid in self._trainable:
             self._handles.append(self._params[pid].register_hook(functools.partial(self._on_grad, pid)))
-        self._handles.append(self.optimizer.register_step_pre_hook(self._on_step_pre))
+        if self._use_pre_hook:
+            self._handles.append(self.optimizer.register_step_pre_hook(self._on_step_pre))
         self._handles.append(self.optimizer.register_step_post_hook(self._on_step_post))
         self._handles.append(nn_module.register_module_forward_hook(self._on_forward, with_kwargs=True))
         self._loss_base = torch.nn.modules.loss._Loss
         _ACTIVE.append(self)
         _install_backward()
         self._active = True
+
+    def _keep_initial_state(self) -> None:
+        """A CPU copy of the weights and buffers before training: fix trials start their copies from it."""
+        import torch
+
+        state = self.model.state_dict()
+        if sum(v.numel() for v in state.values() if isinstance(v, torch.Tensor)) > _INIT_STATE_LIMIT:
+            return
+        with torch.no_grad():
+            self.init_state = {k: (v.detach().to("cpu", copy=True) if isinstance(v, torch.Tensor) else v)
+                               for k, v in state.items()}
 
     def _record_frozen(self) -> None:
         frozen = [(n, self._fact_of[n]) for n, _ in self._parametric if not self._fact_of[n].trainable]
@@ -532,14 +583,19 @@ class Watcher:
         if len(self._module_losses) <= self._backwards_since and t.grad_fn is not None \
                 and (self._checking_loss() or self.recording.facts.loss is None):
             found = self._guard("functional loss", D.functional_loss, t)
-        return self._hit_total, loc, value, found
+        if self._last_x is not None and len(self._module_losses) <= self._backwards_since \
+                and t.grad_fn is not None:
+            f = found if found is not None else self._guard("functional loss", D.functional_loss, t)
+            if f is not None:
+                self._guard("trial sample", self._pair, f[2])
+        return self._hit_total, loc, value, found, (t.grad_fn if found is not None else None)
 
     def _after_backward(self, token: tuple | None) -> None:
         if token is not None:
             self._guard("backward", self._count_backward, token)
 
     def _count_backward(self, token: tuple) -> None:
-        hits, loc, value, found = token
+        hits, loc, value, found, fn = token
         if self._hit_total == hits and self._trainable:
             return  # another model's backward (a second watcher, a GAN's other network)
         self._n_backward += 1
@@ -552,6 +608,12 @@ class Watcher:
         if found is not None:
             fact, inp, target, before = found
             self._guard("loss", self._observe_loss, fact, inp, target, self._functional_loss_line(), before, True)
+            if self.loss_module is None and self.loss_functional is None:
+                self.loss_functional = fact.name
+                import torch
+
+                self.loss_link = {"link": self._functional_link(fn), "output_shape": self._last_out_shape,
+                                  "input_shape": list(inp.shape) if isinstance(inp, torch.Tensor) else None}
 
     def _functional_loss_line(self) -> Location | None:
         """For a functional loss: the line assigning the tensor whose ``.backward()`` was called."""
@@ -615,9 +677,15 @@ class Watcher:
             self._guard("activations", self._probe_activation, name, module, args, output)
 
     def _on_model_output(self, args, kwargs, output) -> None:
+        import torch
+
         x = _first_tensor(args) if args else _first_tensor(kwargs)
         out = _first_tensor(output)
         self._last_out_fn = getattr(out, "grad_fn", None)
+        self._last_out_shape = list(out.shape) if out is not None else None
+        if self.single_input is None:
+            self.single_input = len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor)
+        self._last_x = x if self.keep_init and self._pair_rows < self.sample_size else None
         if not self._order_done:
             if self._prev_layer is not None and out is not None and id(out) not in self._act_outputs:
                 self._guard("activations", self._after_layer, *self._prev_layer, out, False, True)
@@ -721,6 +789,13 @@ class Watcher:
         if output.numel() == 1:
             self._module_losses.append(output.detach().reshape(()))
         target = args[1] if len(args) > 1 else kwargs.get("target")
+        if self.loss_module is None or module is self.loss_module:
+            if self.loss_module is None and isinstance(inp, torch.Tensor):
+                self.loss_link = {"link": self._link(getattr(inp, "grad_fn", None)),
+                                  "input_shape": list(inp.shape), "output_shape": self._last_out_shape}
+            self.loss_module = module
+        if self._last_x is not None:
+            self._guard("trial sample", self._pair, target)
         if isinstance(target, torch.Tensor) and not self._data_done:
             self._guard("data", self._collect, self._y_rows, target)
         if not (self._checking_loss() or self.recording.facts.loss is None):
@@ -733,6 +808,40 @@ class Watcher:
             fact.location = _location(frame.f_code.co_filename, n) if n else None
         del frame
         self._observe_loss(fact, inp, target, loc, None, functional=False)
+
+    def _link(self, fn) -> str:
+        """How a loss input (autograd node ``fn``) relates to the model's last output: 'identity', 'view'
+        (reshapes/squeezes only) or 'other' (an op the fix trials cannot reproduce)."""
+        target = self._last_out_fn
+        if target is None or fn is None:
+            return "other"
+        for i in range(4):
+            if fn is target:
+                return "identity" if i == 0 else "view"
+            if fn is None or type(fn).__name__ not in _VIEW_NODES or not fn.next_functions:
+                return "other"
+            fn = fn.next_functions[0][0]
+        return "other"
+
+    def _functional_link(self, fn) -> str:
+        """:meth:`_link` for a functional loss: the input edge of the loss node below the loss tensor's
+        wrappers (``F.cross_entropy``'s log-softmax included)."""
+        frontier = [fn]
+        for _ in range(5):
+            nxt = []
+            for node in frontier:
+                if node is None:
+                    continue
+                kind = type(node).__name__
+                if kind in D._GRAD_FN_LOSS:
+                    inp = node.next_functions[0][0] if node.next_functions else None
+                    if inp is not None and type(inp).__name__ == "LogSoftmaxBackward0" and inp.next_functions:
+                        inp = inp.next_functions[0][0]
+                    return self._link(inp)
+                if kind in D._GRAD_FN_WRAPPERS:
+                    nxt.extend(n for n, _ in node.next_functions if n is not None)
+            frontier = nxt
+        return "other"
 
     def _from_model(self, t) -> bool:
         """Whether tensor ``t`` was computed from the watched model's last output (a few ops back)."""
@@ -832,6 +941,25 @@ class Watcher:
         if sum(len(r) for r in self._x_rows) >= self.sample_size and \
                 sum(len(r) for r in self._y_rows) >= self.sample_size:
             self._finish_data()
+
+    def _pair(self, target) -> None:
+        """Keep rows of the last forward's input with the target its loss received (the trials' sample)."""
+        import torch
+
+        x, self._last_x = self._last_x, None
+        if x is None or not isinstance(target, torch.Tensor) or target.dim() == 0 or x.dim() == 0 \
+                or target.shape[0] != x.shape[0]:
+            return
+        per_row = max(int(x[0].numel()), 1)
+        rows = min(self.sample_size - self._pair_rows, max(1, 2_000_000 // per_row) - self._pair_rows)
+        if rows <= 0:
+            return
+        self._pairs.append((_numpy(x, rows), _numpy(target, rows)))
+        self._pair_rows += len(self._pairs[-1][0])
+
+    def _build_sample(self) -> None:
+        pairs, self._pairs = self._pairs, []
+        self.sample = (np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs]))
 
     def _finish_data(self) -> None:
         if self._data_done:
@@ -1126,6 +1254,9 @@ class Watcher:
 
     def _finish(self) -> None:
         self._flush()
+        self._last_x = None
+        if self._pairs and self.sample is None:
+            self._guard("trial sample", self._build_sample)
         if not self._data_done:
             self._finish_data()
         rec = self.recording
@@ -1164,7 +1295,8 @@ class Watcher:
 
 
 def watch(model, optimizer, *, every: int = 50, early: bool = True, save_to: str | None = None,
-          sample_size: int = 512, select=None, ignore=None) -> Watcher:
+          sample_size: int = 512, select=None, ignore=None, fix_trials: bool = False,
+          trial_budget_s: float = 60.0) -> Watcher:
     """Watch an unchanged PyTorch training loop; diagnose it when the block ends.
 
     ::
@@ -1181,9 +1313,14 @@ def watch(model, optimizer, *, every: int = 50, early: bool = True, save_to: str
     ``select``/``ignore``: rule codes or names passed to the judge. The loss is captured from loss modules
     and from the tensor ``backward()`` is called on; call ``medic.log_loss(loss)`` for loops that use neither.
     There is no ``stop_when_diagnosed``: trainmedic cannot end a plain loop.
+    ``fix_trials``: when the block ends with causes, try the fixes that can be made from outside the loop
+    (learning rate, input scaling, loss swap, zero_grad/step, unfreezing, train mode, lighter dropout) on
+    copies of the model trained briefly on the sample it saw, within about ``trial_budget_s`` seconds (see
+    :mod:`trainmedic.experiments.torch_trials`); off by default to keep ``watch`` cheap. It keeps a CPU copy
+    of the initial weights (models up to 25M values).
     """
     return Watcher(model, optimizer, every=every, early=early, save_to=save_to, sample_size=sample_size,
-                   select=select, ignore=ignore)
+                   select=select, ignore=ignore, fix_trials=fix_trials, trial_budget_s=trial_budget_s)
 
 
 __all__ = ["Watcher", "watch"]
