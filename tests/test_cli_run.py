@@ -196,3 +196,51 @@ def test_max_seconds_stops_torch_and_keras_training(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "after fit" in proc.stdout  # keras: fit returns early, the script goes on
     assert report["run"]["epochs"] < 10000 and report["run"]["stopped"]["reason"] == "max-seconds reached"
+
+
+AFTER_TRAINING = """\
+import numpy as np
+import keras
+from keras import layers
+
+keras.utils.set_random_seed(0)
+rng = np.random.default_rng(0)
+n = 1200
+y = rng.integers(0, 3, n)
+centers = rng.normal(size=(3, 10)) * 3
+x = (centers[y] + rng.normal(size=(n, 10))) * 40 + 200      # raw features, far from mean 0 / std 1
+x_train, y_train, x_test, y_test = x[:900], y[:900], x[900:], y[900:]
+mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+x_train = (x_train - mean) / std
+{prep_test}
+{mix}
+model = keras.Sequential([keras.Input((10,)), layers.Dense(64, activation="relu"),
+                          layers.Dense(64, activation="relu"), layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x_train, y_train, epochs=12, batch_size=32, validation_split=0.2, verbose=0)
+pred = model.predict(x_test, verbose=0).argmax(axis=1)
+print("test accuracy", (pred == y_test).mean())
+"""
+
+
+def test_eval_inputs_on_another_scale_are_a_train_eval_mismatch(tmp_path):
+    script = AFTER_TRAINING.format(prep_test="", mix="")  # x_test skipped the scaling
+    proc, report = run_flags(tmp_path, script, "--no-fix-trials")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    top = report["causes"][0]
+    assert top["id"] == "train-eval-mismatch" and "TM124" in top["findings"]
+    assert top["locations"][0]["line"] == script.splitlines().index(
+        "pred = model.predict(x_test, verbose=0).argmax(axis=1)") + 1
+    proc, report = run_flags(tmp_path, AFTER_TRAINING.format(prep_test="x_test = (x_test - mean) / std", mix=""),
+                             "--no-fix-trials")
+    assert proc.returncode == 0 and report["status"] == "healthy", report["causes"]
+
+
+def test_labels_shuffled_apart_from_inputs_are_misaligned(tmp_path):
+    mix = "rng.shuffle(x_train)\nrng.shuffle(y_train)"
+    script = AFTER_TRAINING.format(prep_test="x_test = (x_test - mean) / std", mix=mix)
+    proc, report = run_flags(tmp_path, script, "--no-fix-trials")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    top = report["causes"][0]
+    assert top["id"] == "data-label-misalignment" and "TM312" in top["findings"]
+    assert any(l["line"] == script.splitlines().index("rng.shuffle(x_train)") + 1 for l in top["locations"])

@@ -133,8 +133,8 @@ _ACC_SIGNALS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_c
 def training_learned(rec: Recording) -> tuple[bool, str] | None:
     """Did the user's training itself clearly learn? (verdict, what shows it), None when nothing says.
 
-    Classification with a recorded training accuracy: the last epoch's accuracy closes at least 60% of the
-    gap between the majority-class rate and 1. Otherwise: the last epoch loss is at most a fifth of the loss
+    Classification with a recorded training accuracy: the accuracy of the last two epochs (and the validation
+    accuracy, when recorded) closes at least 60% of the gap between the majority-class rate and 1. Otherwise: the last epoch loss is at most a fifth of the loss
     at the start (the pre-flight initial loss, else the first recorded one). Static suspicions (an odd
     architecture, unscaled features) are weighed by this, as an expert would: a set-up that trains well is
     not why a network does not learn."""
@@ -147,7 +147,11 @@ def training_learned(rec: Recording) -> tuple[bool, str] | None:
                 counts = [c for c in lab.class_counts if c > 0]
                 chance = max(counts) / sum(counts)
                 bar = chance + 0.6 * (1 - chance)
-                return vals[-1] >= bar, f"training {name} {vals[-1]:.4g} (majority rate {chance:.3g}, bar {bar:.3g})"
+                vs = rec.signals.get(f"val_{name}")
+                val = vs.finite()[-2:] if vs is not None else []
+                ok = min(vals[-2:]) >= bar and (not val or min(val) >= bar)
+                seen = f"training {name} {vals[-1]:.4g}" + (f", validation {val[-1]:.4g}" if val else "")
+                return ok, f"{seen} over the last epochs (majority rate {chance:.3g}, bar {bar:.3g})"
     s = rec.signals.get("epoch_loss")
     vals = s.finite() if s is not None else []
     if len(vals) < 2:
