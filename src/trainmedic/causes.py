@@ -145,3 +145,12 @@ def cause(cause_id: str) -> CauseInfo:
         return CAUSES[cause_id]
     except KeyError:
         raise KeyError(f"unknown cause id {cause_id!r}; valid ids: {', '.join(CAUSE_IDS)}") from None
+
+
+def cause_ids(ids, what: str = "halt_on") -> list[str]:
+    """``ids`` as a list, after checking each is a cause id (ValueError naming ``what`` and the valid ids)."""
+    out = list(ids or [])
+    unknown = [c for c in out if c not in CAUSES]
+    if unknown:
+        raise ValueError(f"{what}: unknown cause ids {unknown}; valid ids: {', '.join(CAUSES)}")
+    return out

@@ -68,6 +68,11 @@ class Recording:
         if message not in self.warnings:
             self.warnings.append(message)
 
+    def mark_stopped(self, info: dict) -> None:
+        """Record that training was ended early and why (``step``, ``cause``, ``reason``; ``run.stopped``)."""
+        self.events.append({"kind": "stopped", **info})
+        self.run["stopped"] = dict(info)
+
     # -- persistence -------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return to_jsonable(self)

@@ -49,7 +49,7 @@ from ..recording import Recording
 from ..rules import _facts as F
 from ..rules.static import LR_RANGES
 from .preflight import _n
-from .trials import MIN_SAMPLES, TrialData, _r, split_sample, verdict
+from .trials import MIN_SAMPLES, TrialData, _r, score_outputs, split_sample, verdict
 
 DEFAULT_STEPS = 200
 DEFAULT_BATCH = 32
@@ -332,30 +332,7 @@ class Loop:
         return result
 
     def score(self, pred: np.ndarray, data: TrialData, arm: Arm) -> dict:
-        n = len(pred)
-        out = np.asarray(pred, dtype=np.float64).reshape(n, -1)
-        finite = bool(np.isfinite(out).all())
-        if data.kind == "regression":
-            y = np.asarray(data.y_held, dtype=np.float64).reshape(n, -1)
-            if out.shape[1] != y.shape[1] and out.shape[1] != 1:
-                return {"mse": math.inf, "finite": finite}
-            mse = float(np.mean((out - y) ** 2)) if finite else math.inf
-            return {"mse": mse if math.isfinite(mse) else math.inf, "finite": finite}
-        threshold = self.threshold(arm)
-        ye = np.asarray(data.y_held)
-        if data.kind == "multilabel":
-            yl = ye.reshape(n, -1) > 0.5
-            if not finite or out.shape[1] != yl.shape[1]:
-                return {"accuracy": data.chance, "finite": finite}
-            return {"accuracy": float(((out > threshold) == yl).mean()), "finite": True}
-        if not finite:
-            return {"balanced_accuracy": data.chance, "accuracy": None, "finite": False}
-        y2 = ye.reshape(n, -1)
-        truth = y2.argmax(axis=1) if y2.shape[1] > 1 else np.rint(y2[:, 0].astype(np.float64)).astype(np.int64)
-        guess = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > threshold).astype(np.int64)
-        correct = guess == truth
-        recalls = [float(correct[truth == k].mean()) for k in np.unique(truth)]
-        return {"balanced_accuracy": float(np.mean(recalls)), "accuracy": float(correct.mean()), "finite": True}
+        return score_outputs(pred, data.y_held, data, self.threshold(arm))
 
     def threshold(self, arm: Arm) -> float:
         """Decision threshold of a single output, read as the arm's loss defines it (as Keras trials do): 0

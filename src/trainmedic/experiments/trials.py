@@ -135,19 +135,28 @@ def score(pred: np.ndarray, y_enc: Any, data: TrialData, setup: KerasSetup) -> d
     """The held-out metric of predictions ``pred`` for targets ``y_enc`` (as encoded by ``setup``)."""
     from ..integrations.keras.describe import canonical_loss
 
+    out = np.asarray(pred, dtype=np.float64).reshape(len(pred), -1)
+    if data.kind == "regression" and setup.y_inv is not None:
+        out = np.asarray(setup.y_inv(out), dtype=np.float64)
+    threshold = 0.0 if canonical_loss(setup.loss).from_logits else 0.5
+    return score_outputs(out, y_enc, data, threshold, groups=data.classes_held)
+
+
+def score_outputs(pred: np.ndarray, y_enc: Any, data: TrialData, threshold: float,
+                  groups: np.ndarray | None = None) -> dict:
+    """The held-out metric of outputs ``pred`` (framework-free, shared by the Keras and PyTorch trials):
+    MSE for regression (``pred`` in target units), accuracy for multi-label, else balanced accuracy with
+    recalls per ``groups`` (the held-out class of each row; default: the class read from ``y_enc``).
+    ``threshold`` decides a single output (0 for logits, 0.5 for probabilities)."""
     n = len(pred)
     out = np.asarray(pred, dtype=np.float64).reshape(n, -1)
     finite = bool(np.isfinite(out).all())
     if data.kind == "regression":
-        p = setup.y_inv(out) if setup.y_inv is not None else out
         y = np.asarray(data.y_held, dtype=np.float64).reshape(n, -1)
-        p = np.asarray(p, dtype=np.float64).reshape(n, -1)
-        if p.shape[1] != y.shape[1] and p.shape[1] != 1:
+        if out.shape[1] != y.shape[1] and out.shape[1] != 1:
             return {"mse": math.inf, "finite": finite}
-        mse = float(np.mean((p - y) ** 2)) if finite else math.inf
+        mse = float(np.mean((out - y) ** 2)) if finite else math.inf
         return {"mse": mse if math.isfinite(mse) else math.inf, "finite": finite}
-    logits = bool(canonical_loss(setup.loss).from_logits)
-    threshold = 0.0 if logits else 0.5
     ye = np.asarray(y_enc)
     if data.kind == "multilabel":
         yl = ye.reshape(n, -1) > 0.5
@@ -160,7 +169,7 @@ def score(pred: np.ndarray, y_enc: Any, data: TrialData, setup: KerasSetup) -> d
     truth = y2.argmax(axis=1) if y2.shape[1] > 1 else np.rint(y2[:, 0].astype(np.float64)).astype(np.int64)
     guess = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > threshold).astype(np.int64)
     correct = guess == truth
-    cls = data.classes_held
+    cls = truth if groups is None else groups
     recalls = [float(correct[cls == k].mean()) for k in np.unique(cls)]
     return {"balanced_accuracy": float(np.mean(recalls)), "accuracy": float(correct.mean()), "finite": True}
 

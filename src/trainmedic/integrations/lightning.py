@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterable
 
-from ..causes import CAUSES
+from ..causes import cause_ids
 
 _CLASSES: dict[str, type] = {}
 
@@ -62,10 +62,7 @@ class _MedicMixin:
     def __init__(self, every: int = 50, stop_when_diagnosed: bool = False, halt_on: Iterable[str] | None = None,
                  max_seconds: float | None = None, save_to: str | None = None, select=None, ignore=None):
         super().__init__()
-        halt = list(halt_on or [])
-        unknown = [c for c in halt if c not in CAUSES]
-        if unknown:
-            raise ValueError(f"halt_on: unknown cause ids {unknown}; valid ids: {', '.join(CAUSES)}")
+        halt = cause_ids(halt_on)
         self.every = int(every)
         self.stop_when_diagnosed = bool(stop_when_diagnosed) or bool(halt)
         self.halt_on = halt
@@ -131,27 +128,8 @@ class _MedicMixin:
         trainer = self._trainer
         if trainer is None or trainer.should_stop:
             return
-        if self.deadline is not None and time.time() > self.deadline:
-            self._stop(w, {"step": w.step, "cause": None, "reason": "max-seconds reached"})
-            return
-        if not self.stop_when_diagnosed or w.step < 16 or not w.scheduled(w.step - 1):
-            return
-        try:
-            from ..engine import stopping_cause
-
-            c = stopping_cause(w.judge_now(), self.halt_on)
-        except Exception as e:
-            w.recording.warn(f"stop check failed: {type(e).__name__}: {e}")
-            self.stop_when_diagnosed = False
-            return
-        if c is not None:
-            self._stop(w, {"step": w.step, "cause": c.id, "score": round(c.score, 3),
-                           "reason": f"{c.id} diagnosed with score {c.score:.2f}"})
-
-    def _stop(self, w, info: dict) -> None:
-        self._trainer.should_stop = True
-        w.recording.events.append({"kind": "stopped", **info})
-        w.recording.run["stopped"] = info
+        if w.stop_check(self.deadline, self.stop_when_diagnosed, self.halt_on) is not None:
+            trainer.should_stop = True
 
 
 class LightningPatcher:

@@ -130,6 +130,15 @@ def input_scaled_in_model(rec: Recording) -> bool:
 _ACC_SIGNALS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "acc")
 
 
+def majority_rate(rec: Recording) -> float | None:
+    """The share of the most frequent class in the training labels (single-label classification only)."""
+    lab = label(rec)
+    if lab is None or not lab.class_counts or lab.kind not in ("binary", "multiclass-int", "multiclass-onehot"):
+        return None
+    counts = [c for c in lab.class_counts if c > 0]
+    return max(counts) / sum(counts) if counts else None
+
+
 def training_learned(rec: Recording) -> tuple[bool, str] | None:
     """Did the user's training itself clearly learn? (verdict, what shows it), None when nothing says.
 
@@ -138,14 +147,12 @@ def training_learned(rec: Recording) -> tuple[bool, str] | None:
     at the start (the pre-flight initial loss, else the first recorded one). Static suspicions (an odd
     architecture, unscaled features) are weighed by this, as an expert would: a set-up that trains well is
     not why a network does not learn."""
-    lab = label(rec)
-    if lab is not None and lab.class_counts and lab.kind in ("binary", "multiclass-int", "multiclass-onehot"):
+    chance = majority_rate(rec)
+    if chance is not None:
         for name in _ACC_SIGNALS:
             s = rec.signals.get(name)
             vals = s.finite() if s is not None else []
             if len(vals) >= 2:
-                counts = [c for c in lab.class_counts if c > 0]
-                chance = max(counts) / sum(counts)
                 bar = chance + 0.6 * (1 - chance)
                 vs = rec.signals.get(f"val_{name}")
                 val = vs.finite()[-2:] if vs is not None else []

@@ -1064,11 +1064,9 @@ def eval_input_shift(rec: Recording):
 
 
 def _chance_rate(rec: Recording) -> float | None:
-    lab = F.label(rec)
-    if lab is None or not lab.class_counts or lab.kind not in ("binary", "multiclass-int", "multiclass-onehot"):
-        return None
-    counts = [c for c in lab.class_counts if c > 0]
-    return max(max(counts) / sum(counts), 1 / max(len(lab.class_counts), 2)) if counts else None
+    """Accuracy without learning: the majority rate, at least 1/C."""
+    m = F.majority_rate(rec)
+    return None if m is None else max(m, 1 / max(len(F.label(rec).class_counts), 2))
 
 
 @rule("TM312", "no-generalisation-from-start", ["data-label-misalignment", "overfitting"], "dynamic")

@@ -28,7 +28,7 @@ import numpy as np
 
 from ... import probes
 from ..._rng import preserve_rng
-from ...causes import CAUSES
+from ...causes import cause_ids
 from ...recording import Recording
 from .adapter import to_numpy
 from .data import Sample
@@ -88,10 +88,7 @@ class Monitor(keras.callbacks.Callback):
         super().__init__()
         if max_seconds is not None and not max_seconds > 0:
             raise ValueError("max_seconds must be > 0")
-        halt = list(halt_on or [])
-        unknown = [c for c in halt if c not in CAUSES]
-        if unknown:
-            raise ValueError(f"halt_on: unknown cause ids {unknown}; valid ids: {', '.join(CAUSES)}")
+        halt = cause_ids(halt_on)
         if probe is not None and (not isinstance(probe, (tuple, list)) or len(probe) != 2):
             raise ValueError("probe must be an (x, y) pair")
         self.probe = probe
@@ -547,9 +544,7 @@ class Monitor(keras.callbacks.Callback):
     def _stop(self, step: int, cause: str | None, reason: str, **extra) -> None:
         self.model.stop_training = True
         self._stopped = True
-        ev = {"kind": "stopped", "step": int(step), "cause": cause, "reason": reason, **extra}
-        self.recording.events.append(ev)
-        self.recording.run["stopped"] = {k: v for k, v in ev.items() if k != "kind"}
+        self.recording.mark_stopped({"step": int(step), "cause": cause, "reason": reason, **extra})
 
 
 def _compute_loss(model, x, y, y_pred):

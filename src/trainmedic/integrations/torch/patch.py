@@ -62,28 +62,10 @@ class TorchPatcher:
     def _after_step(self, w) -> None:
         """End the user's script (``stop_exception``) at max-seconds or once a measured, confident cause exists."""
         s = self.settings
-        if s.max_seconds and time.time() - self.started > float(s.max_seconds):
-            self._stopped(w, {"step": w.step, "cause": None, "reason": "max-seconds reached"})
-            raise self.stop_exception("max-seconds")
-        if not s.stop_when_diagnosed or w.step < 16 or not w.scheduled(w.step - 1):
-            return
-        try:
-            from ...engine import stopping_cause
-
-            c = stopping_cause(w.judge_now())
-        except Exception as e:  # never break the user's training
-            w.recording.warn(f"stop check failed: {type(e).__name__}: {e}")
-            w.after_step = None
-            return
-        if c is not None:
-            self._stopped(w, {"step": w.step, "cause": c.id, "score": round(c.score, 3),
-                              "reason": f"{c.id} diagnosed with score {c.score:.2f}"})
-            raise self.stop_exception(c.id)
-
-    @staticmethod
-    def _stopped(w, info: dict) -> None:
-        w.recording.events.append({"kind": "stopped", **info})
-        w.recording.run["stopped"] = info
+        deadline = self.started + float(s.max_seconds) if s.max_seconds else None
+        info = w.stop_check(deadline, s.stop_when_diagnosed)
+        if info is not None:
+            raise self.stop_exception(info["cause"] or "max-seconds")
 
     def _owner(self, opt):
         """The user's model owning the optimizer's parameters: the largest overlap, then the largest model."""

@@ -333,6 +333,7 @@ class Watcher:
         # called after every optimizer step with this watcher (``trainmedic run`` uses it to end a loop
         # early); unlike every other hook, what it raises reaches the user's loop
         self.after_step = None
+        self._stop_check_failed = False
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> "Watcher":
@@ -1128,6 +1129,32 @@ class Watcher:
         self._done_this_step.clear()
         if self.after_step is not None:
             self.after_step(self)
+
+    def stop_check(self, deadline: float | None, stop_when_diagnosed: bool, halt_on=None) -> dict | None:
+        """Why the training should end after this step, or None: ``deadline`` (``time.time()``) passed, or -
+        judged on scheduled steps from step 16 on - a measured, confident cause (``engine.stopping_cause``).
+        A stop is recorded (``recording.mark_stopped``); acting on it is the caller's business."""
+        import time
+
+        info = None
+        if deadline is not None and time.time() > deadline:
+            info = {"step": self.step, "cause": None, "reason": "max-seconds reached"}
+        elif stop_when_diagnosed and not self._stop_check_failed and self.step >= 16 \
+                and self.scheduled(self.step - 1):
+            try:
+                from ...engine import stopping_cause
+
+                c = stopping_cause(self.judge_now(), halt_on)
+            except Exception as e:  # never break the user's training: stop checking instead
+                self.recording.warn(f"stop check failed: {type(e).__name__}: {e}")
+                self._stop_check_failed = True
+                return None
+            if c is not None:
+                info = {"step": self.step, "cause": c.id, "score": round(c.score, 3),
+                        "reason": f"{c.id} diagnosed with score {c.score:.2f}"}
+        if info is not None:
+            self.recording.mark_stopped(info)
+        return info
 
     def judge_now(self):
         """Judge what was recorded so far (pending numbers flushed, data facts from the rows seen)."""
