@@ -1,0 +1,79 @@
+"""Offline recordings: set-up suspicions are weighed by what the run itself showed (a run that learned is not
+broken by them), and the judgements that avoid false alarms on healthy programs (class weights, many small
+classes, a moderate validation-loss rise, a memorised tiny set without validation) each next to its
+failing twin."""
+from __future__ import annotations
+
+import numpy as np
+
+from trainmedic import Recording, judge
+from trainmedic.facts import (DataFacts, LayerFact, ModelFacts, SetupFacts, TrainingFacts)
+from trainmedic.probes import label_facts
+from trainmedic.rules import _facts as F
+
+
+def rec_with(labels, acc=None, val_acc=None, epoch_loss=None, val_loss=None, class_weight=False, n_trainable=1000,
+             validation=False) -> Recording:
+    rec = Recording(facts=SetupFacts(
+        model=ModelFacts(framework="keras", layers=[LayerFact("d", "Dense", units=16, activation="relu",
+                                                              parametric=True)],
+                         n_params=n_trainable, n_trainable=n_trainable),
+        data=DataFacts(n_samples=len(labels), sample_size=len(labels), targets=[label_facts(np.asarray(labels))]),
+        training=TrainingFacts(class_weight=class_weight, validation=validation)))
+    for name, vals in (("accuracy", acc), ("val_accuracy", val_acc), ("epoch_loss", epoch_loss),
+                       ("val_loss", val_loss)):
+        for i, v in enumerate(vals or []):
+            rec.record(name, (i + 1) * 10, v)
+    return rec
+
+
+def codes(rec, code):
+    d = judge(rec)
+    return [f for f in d.findings + d.notes if f.code == code], d
+
+
+IMBALANCED = [0] * 950 + [1] * 50
+
+
+def test_training_learned_needs_the_last_epochs_and_validation_over_the_bar():
+    assert F.training_learned(rec_with(IMBALANCED, acc=[0.95, 0.99, 0.995]))[0] is True
+    assert F.training_learned(rec_with(IMBALANCED, acc=[0.95, 0.99, 0.95]))[0] is False  # last epochs
+    assert F.training_learned(rec_with(IMBALANCED, acc=[0.95, 0.99, 0.995], val_acc=[0.95, 0.95, 0.95]))[0] is False
+    assert F.training_learned(rec_with([0, 1] * 50, epoch_loss=[1.0, 0.1]))[0] is True  # loss: a fifth of start
+    assert F.training_learned(rec_with([0, 1] * 50)) is None
+
+
+def test_class_imbalance_is_a_cause_unless_the_run_beat_the_majority_rate():
+    (f,), d = codes(rec_with(IMBALANCED, acc=[0.95, 0.95, 0.95]), "TM112")
+    assert f.confidence >= 0.5 and d.causes[0].id == "class-imbalance"
+    (f,), d = codes(rec_with(IMBALANCED, acc=[0.95, 0.99, 0.995]), "TM112")
+    assert f.confidence <= 0.3 and d.status == "healthy"
+
+
+def test_many_small_uneven_classes_are_not_imbalance():
+    labels = [c for c in range(40) for _ in range(22 if c == 0 else 2)]  # 11:1, majority rate 22%
+    found, _ = codes(rec_with(labels), "TM112")
+    assert not found
+
+
+def test_trivial_accuracy_under_class_weights_is_expected():
+    found, _ = codes(rec_with(IMBALANCED, acc=[0.95, 0.95, 0.95, 0.95]), "TM305")
+    assert found and found[0].cause == "class-imbalance"
+    found, d = codes(rec_with(IMBALANCED, acc=[0.95, 0.95, 0.95, 0.95], class_weight=True), "TM305")
+    assert not found and d.status == "healthy"
+
+
+def test_moderate_validation_loss_rise_is_a_note_a_doubling_a_cause():
+    loss = [1.0, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1]
+    (f,), d = codes(rec_with([0, 1] * 50, epoch_loss=loss, val_loss=[1.0, 0.6, 0.5, 0.55, 0.6, 0.65, 0.7]), "TM310")
+    assert f.severity == "info" and d.status == "healthy"
+    (f,), d = codes(rec_with([0, 1] * 50, epoch_loss=loss, val_loss=[1.0, 0.6, 0.5, 0.6, 0.8, 1.0, 1.2]), "TM310")
+    assert f.cause == "overfitting" and d.causes[0].id == "overfitting"
+
+
+def test_memorised_tiny_set_is_a_note_only_without_validation_and_with_many_parameters():
+    kw = dict(acc=[0.5, 0.9, 1.0, 1.0], epoch_loss=[1.1, 0.3, 0.01, 0.002])
+    (f,), d = codes(rec_with([0, 1, 2] * 14, n_trainable=80_000, **kw), "TM313")
+    assert f.severity == "info" and f.cause == "overfitting" and d.status == "healthy"
+    assert not codes(rec_with([0, 1, 2] * 14, n_trainable=150, **kw), "TM313")[0]  # a small model
+    assert not codes(rec_with([0, 1, 2] * 14, n_trainable=80_000, validation=True, **kw), "TM313")[0]
