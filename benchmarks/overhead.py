@@ -10,13 +10,14 @@ Keras (TensorFlow backend), a small CNN, ``trainmedic.keras.Monitor(probe=...)``
   with/without alternating. This adds the one-off costs (set-up, the first probe and the first eager call
   of the model), which weigh more the shorter the run.
 
-PyTorch (when ``src/trainmedic/torch.py`` exists): a small CNN in a plain loop with and without
-``trainmedic.torch.watch`` at its defaults, whole runs, alternating.
+PyTorch: a small CNN in a plain loop with and without ``trainmedic.torch.watch`` at its defaults: the steady
+state like Keras's (two seeded models, alternating epochs, the watched one under one ``watch()`` throughout;
+with its control), and whole runs alternating (one-off costs and the early log-spaced probes included).
 
 Wall-time ratios on a machine shared with other work are noisy; the steady state also reports the ratio
 of process CPU time, which other processes disturb much less.
 
-    python benchmarks/overhead.py [--pairs 40] [--runs 3] [--epochs 8] [--samples 2048]
+    python benchmarks/overhead.py [--pairs 40] [--runs 3] [--epochs 8] [--samples 2048] [--only keras|torch]
 """
 from __future__ import annotations
 
@@ -127,14 +128,69 @@ def keras_whole(x, y, epochs: int, watched: bool) -> float:
     return time.perf_counter() - t0
 
 
-def torch_whole(x, y, epochs: int, watched: bool) -> float:
+def _torch_cnn():
     import torch
     from torch import nn
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3), nn.ReLU(),
                           nn.Flatten(), nn.Linear(16 * 5 * 5, 32), nn.ReLU(), nn.Linear(32, 4))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def torch_steady(x, y, pairs: int, control: bool = False) -> dict:
+    """Two identical seeded models in one process, trained one epoch at a time, alternating; the second is
+    under one ``watch()`` for the whole measurement, like one long run (``control``: neither is). The plain
+    model passes through the watcher's ``Tensor.backward`` wrapper too (a few microseconds a step)."""
+    import torch
+    from torch import nn
+
+    xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+    yt = torch.from_numpy(y).long()
+    loss_fn = nn.CrossEntropyLoss()
+    runs = []
+    for _ in range(2):
+        model, opt = _torch_cnn()
+        runs.append((model, opt, torch.Generator().manual_seed(0)))
+
+    def epoch(model, opt, gen):
+        t0, c0 = time.perf_counter(), time.process_time()
+        perm = torch.randperm(len(xt), generator=gen)
+        for i in range(0, len(xt), BATCH):
+            idx = perm[i:i + BATCH]
+            opt.zero_grad()
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    ctx = contextlib.nullcontext()
+    if not control:
+        from trainmedic.torch import watch
+
+        ctx = watch(runs[1][0], runs[1][1])
+    wall, cpu, off = [], [], []
+    with ctx as medic:
+        epoch(*runs[0]), epoch(*runs[1])
+        for p in range(pairs):
+            if p % 2:
+                a, b = epoch(*runs[0]), epoch(*runs[1])
+            else:
+                b, a = epoch(*runs[1]), epoch(*runs[0])
+            wall.append(b[0] / a[0])
+            cpu.append(b[1] / a[1])
+            off.append(a[0])
+    steps = int(np.ceil(len(x) / BATCH))
+    return {"ratio": statistics.median(wall), "cpu_ratio": statistics.median(cpu), "steps": steps,
+            "ms_off": 1e3 * statistics.median(off) / steps,
+            "probed": getattr(medic, "probed_steps", 0), "total_steps": getattr(medic, "step", 0)}
+
+
+def torch_whole(x, y, epochs: int, watched: bool, per_epoch: list | None = None) -> float:
+    import torch
+    from torch import nn
+
+    model, opt = _torch_cnn()
     loss_fn = nn.CrossEntropyLoss()
     xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
     yt = torch.from_numpy(y).long()
@@ -147,6 +203,7 @@ def torch_whole(x, y, epochs: int, watched: bool) -> float:
     t0 = time.perf_counter()
     with ctx:
         for _ in range(epochs):
+            te = time.perf_counter()
             perm = torch.randperm(len(xt), generator=gen)
             for i in range(0, len(xt), BATCH):
                 idx = perm[i:i + BATCH]
@@ -154,6 +211,8 @@ def torch_whole(x, y, epochs: int, watched: bool) -> float:
                 loss = loss_fn(model(xt[idx]), yt[idx])
                 loss.backward()
                 opt.step()
+            if per_epoch is not None:
+                per_epoch.append(time.perf_counter() - te)
     return time.perf_counter() - t0
 
 
@@ -174,8 +233,18 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="alternating pairs of whole runs")
     ap.add_argument("--epochs", type=int, default=8, help="epochs of a whole run")
     ap.add_argument("--samples", type=int, default=2048)
+    ap.add_argument("--only", choices=["keras", "torch"], help="measure one framework")
     args = ap.parse_args(argv)
     x, y = _data(args.samples)
+    steps = args.epochs * int(np.ceil(len(x) / BATCH))
+    if args.only != "torch":
+        keras_overhead(x, y, args)
+    if args.only != "keras" and importlib.util.find_spec("torch") is not None:
+        torch_overhead(x, y, args, steps)
+    return 0
+
+
+def keras_overhead(x, y, args) -> None:
     s = keras_steady(x, y, args.pairs)
     print(f"keras/tensorflow small CNN, Monitor(probe=...) defaults, steady state: {args.pairs} alternating epoch "
           f"pairs ({s['steps']} steps each side): median step {s['ms_off']:.2f} ms without, {s['ms_on']:.2f} ms "
@@ -191,13 +260,27 @@ def main(argv=None) -> int:
     steps = args.epochs * int(np.ceil(len(x) / BATCH))
     print(f"keras/tensorflow small CNN, whole runs of {steps} steps (set-up and first probe included): ratios "
           f"{[round(r, 3) for r in whole]}, median {statistics.median(whole):.3f}", flush=True)
-    if (Path(__file__).resolve().parents[1] / "src" / "trainmedic" / "torch.py").exists() \
-            and importlib.util.find_spec("torch") is not None:
-        torch_whole(x, y, 1, False)  # warm up
-        t = _pairs(lambda w: torch_whole(x, y, args.epochs, w), args.runs)
-        print(f"pytorch small CNN loop, watch() defaults, whole runs of {steps} steps: ratios "
-              f"{[round(r, 3) for r in t]}, median {statistics.median(t):.3f}", flush=True)
-    return 0
+
+
+def torch_overhead(x, y, args, steps: int) -> None:
+    torch_whole(x, y, 1, False)  # warm up
+    s = torch_steady(x, y, args.pairs)
+    print(f"pytorch small CNN loop, watch() defaults, steady state: {args.pairs} alternating epoch pairs "
+          f"({s['steps']} steps each side, {s['ms_off']:.2f} ms a step without): median step-time ratio "
+          f"{s['ratio']:.3f} wall, {s['cpu_ratio']:.3f} CPU time ({s['probed']} of {s['total_steps']} steps probed)",
+          flush=True)
+    c = torch_steady(x, y, args.pairs, control=True)
+    print(f"  control (two plain models, same alternation): ratio {c['ratio']:.3f} wall, {c['cpu_ratio']:.3f} CPU "
+          f"time: the noise floor of this measurement", flush=True)
+    epochs = {False: [], True: []}
+    t = _pairs(lambda w: torch_whole(x, y, args.epochs, w, epochs[w]), args.runs)
+    print(f"pytorch small CNN loop, watch() defaults, whole runs of {steps} steps: ratios "
+          f"{[round(r, 3) for r in t]}, median {statistics.median(t):.3f}", flush=True)
+    # epoch k of a watched run against epoch k of the plain run of the same pair, after the first epoch
+    # (which holds the early probes); runs seconds apart, so noisier than the alternation above
+    per = [on / off for i, (on, off) in enumerate(zip(epochs[True], epochs[False])) if i % args.epochs]
+    print(f"  epochs 2-{args.epochs} of those runs against their plain twins ({len(per)} epoch pairs): median "
+          f"ratio {statistics.median(per):.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -270,3 +270,51 @@ def test_each_watcher_keeps_its_own_model_and_amp_scale_is_removed():
     assert w1.recording.facts.loss.name == w2.recording.facts.loss.name == "cross_entropy"
     assert "saturation/1" in w2.recording.signals and "saturation/1" not in w1.recording.signals
     assert w1.diagnosis.healthy and w2.diagnosis.healthy
+
+
+def _tiny_loop(steps, new_loss_module=False, **kw):
+    from torch.nn.modules import module as nn_module
+
+    torch.manual_seed(0)
+    x, y = blobs(n=512)
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    loss_fn = nn.CrossEntropyLoss()
+    losses, hooked = [], {}
+    with watch(model, opt, **kw) as medic:
+        for s in range(steps):
+            i = (s * 32) % 512
+            hooked[s] = (len(nn_module._global_forward_hooks), len(medic._grad_handles))
+            opt.zero_grad()
+            loss = (nn.CrossEntropyLoss() if new_loss_module else loss_fn)(model(x[i:i + 32]), y[i:i + 32])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return medic, losses, hooked
+
+
+def test_probe_budget_defers_scheduled_probes_after_the_early_ones():
+    every = 10
+    sched = [s for s in range(200) if s % every == 0 or (s & (s - 1)) == 0]
+    free, _, _ = _tiny_loop(200, every=every, max_overhead=None)
+    assert free.recording.signal("grad_norm/0").steps == sched
+    assert free.recording.run["probed_steps"] == len(sched)
+    tight, losses, _ = _tiny_loop(200, every=every, max_overhead=1e-9)  # any probe is over this budget
+    # the early probes are free; the budget starts after step 64: one probe there (nothing spent yet), then none
+    assert tight.recording.signal("grad_norm/0").steps == [s for s in sched if s <= 64] + [70]
+    assert tight.recording.signal("loss").values == pytest.approx(losses, rel=1e-6)  # every step's loss
+    with pytest.raises(ValueError):
+        Watcher(nn.Linear(2, 1), torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1), max_overhead=0)
+
+
+def test_between_probes_only_the_model_and_its_loss_are_hooked():
+    medic, losses, hooked = _tiny_loop(40, every=10)
+    assert hooked[0] == (1, 2)  # first steps: every module, every parameter (4, two of them sentinels)
+    assert hooked[6] == (0, 0)  # quiet step: no global forward hook, no gradient hook beyond the sentinels
+    assert hooked[10][0] == 1 and hooked[11][1] == 2  # a probed step, then the zero_grad check after it
+    assert medic.recording.signal("loss").values == pytest.approx(losses, rel=1e-6)
+    # a loss module built anew each step: the watcher cannot hook it in advance, so it stays global
+    medic, losses, hooked = _tiny_loop(40, every=10, new_loss_module=True)
+    assert hooked[6][0] == 1
+    assert medic.recording.signal("loss").values == pytest.approx(losses, rel=1e-6)
+    assert medic.diagnosis.healthy, medic.diagnosis.cause_ids()

@@ -394,11 +394,12 @@ def optimizer_never_steps(rec: Recording) -> Iterator[Finding]:
                       locations=_locs(ev.get("location")), fix="Call optimizer.step() after loss.backward().")
         return
     empty = int(ev.get("steps") or 0)
-    if steps and empty * 2 >= steps:
-        yield Finding(f"{empty} of {steps} optimizer steps found every gradient cleared: zero_grad() runs between "
-                      f"backward() and step(), so no update is applied.",
-                      cause="frozen-parameters", severity="error", confidence=min(0.92, 0.6 + 0.3 * empty / steps),
-                      evidence=[Evidence("optimizer steps with no gradient after a backward", f"{empty} of {steps}",
+    checked = int(ev.get("checked") or steps)  # the watcher looks at the gradients on its probe steps
+    if checked and empty * 2 >= checked:
+        yield Finding(f"{empty} of {checked} checked optimizer steps found every gradient cleared: zero_grad() runs "
+                      f"between backward() and step(), so no update is applied.",
+                      cause="frozen-parameters", severity="error", confidence=min(0.92, 0.6 + 0.3 * empty / checked),
+                      evidence=[Evidence("optimizer steps with no gradient after a backward", f"{empty} of {checked}",
                                          0)],
                       locations=_locs(ev.get("location")),
                       fix="Call optimizer.zero_grad() before loss.backward(), not between backward() and step().")

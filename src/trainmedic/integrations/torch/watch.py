@@ -26,7 +26,9 @@ Signals (see the architecture notes): ``loss`` and ``lr`` every step; on the sch
 steps, plus steps 0, 1, 2, 4, 8, ... when ``early``): ``grad_norm/<layer>``, ``weight_norm/<layer>``,
 ``update_ratio/<layer>`` (change made by that one step / weight norm), ``dead_fraction/<layer>`` (ReLU
 modules, and functional ReLUs seen at the next layer's input, named after the layer that feeds them),
-``saturation/<layer>`` (Sigmoid/Tanh, likewise), ``pred/*`` (the model output). A module called several
+``saturation/<layer>`` (Sigmoid/Tanh, likewise), ``pred/*`` (the model output). Between scheduled steps the
+hooks only keep the loss tensor (no sync, no reduction): a non-finite loss is dated to its step, a non-finite
+gradient or weight to the probe step that saw it. A module called several
 times per forward (one ``self.relu`` for every layer) gives ``<name>``, ``<name>.1``, ``<name>.2``... Events: ``nonfinite`` and the
 wiring observations read by :mod:`trainmedic.rules.wiring`:
 
@@ -55,6 +57,7 @@ import math
 import os
 import re
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -262,9 +265,12 @@ class Watcher:
 
     def __init__(self, model, optimizer, *, every: int = 50, early: bool = True, save_to: str | None = None,
                  sample_size: int = 512, select=None, ignore=None, step_pre_hook: bool = True,
-                 fix_trials: bool = False, trial_budget_s: float = 60.0):
+                 fix_trials: bool = False, trial_budget_s: float = 60.0, max_overhead: float | None = 0.01):
         if every < 1:
             raise ValueError("every must be >= 1")
+        if max_overhead is not None and not max_overhead > 0:
+            raise ValueError("max_overhead must be > 0 or None")
+        self.max_overhead = max_overhead
         self.model = model
         self.optimizer = optimizer
         self.every = int(every)
@@ -298,6 +304,11 @@ class Watcher:
         self.diagnosis = None
         self.step = 0
         self._handles: list = []
+        self._fwd_handles: list = []  # the forward hooks of the current mode (see _forward_hooks)
+        self._grad_handles: list = []  # the gradient hooks of checking steps (see _grad_hooks)
+        self._sentinels: list[int] = []
+        self._fwd_mode: str | None = None
+        self._loss_unstable = False  # several loss modules (or a new one per step) fed by the model
         self._active = False
         self._broken: set[str] = set()
         self._events: dict[str, dict] = {}
@@ -334,6 +345,21 @@ class Watcher:
         # early); unlike every other hook, what it raises reaches the user's loop
         self.after_step = None
         self._stop_check_failed = False
+        # per-step flags, set once per step (the hooks run thousands of times: they read flags, not schedules)
+        self._sched = True  # this step is scheduled: the heavier probes run
+        self._check = False  # this step checks the zero_grad bookkeeping
+        self._quiet = False  # the model's own layers need no forward hook this step
+        self._quiet_ids: set[int] = set()
+        self._last_lr: float | None = None
+        self._grad_checks = 0
+        # the time budget of the scheduled probes (``max_overhead``)
+        self._own_s = 0.0  # seconds spent in scheduled probes
+        self._t_loop: float | None = None  # when the watched loop began
+        self._t_budget: float | None = None  # when the probe budget began (after step 64)
+        self._own_before = 0.0  # probe seconds before that
+        self._deferred = False  # a scheduled probe waits for the budget
+        self._was_sched = False  # the step just finished was probed
+        self.probed_steps = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> "Watcher":
@@ -363,6 +389,7 @@ class Watcher:
         except Exception as e:
             self._warn("finish", e)
         rec.run["steps"] = self.step
+        rec.run["probed_steps"] = self.probed_steps
         if error is not None:
             rec.run["exit"] = f"error: {type(error).__name__}: {error}"
         else:
@@ -396,6 +423,13 @@ class Watcher:
             except Exception:
                 pass
         self._handles.clear()
+        for h in self._grad_handles + self._fwd_handles:
+            try:
+                h.remove()
+            except Exception:
+                pass
+        self._fwd_handles = []
+        self._grad_handles = []
         if self in _ACTIVE:
             _ACTIVE.remove(self)
         try:
@@ -417,6 +451,71 @@ class Watcher:
     def scheduled(self, step: int) -> bool:
         """True on the steps where the heavier probes run: every ``every`` steps and 0, 1, 2, 4, 8, ..."""
         return step % self.every == 0 or (self.early and (step & (step - 1)) == 0)
+
+    def _probe_due(self, step: int) -> bool:
+        """Whether step ``step`` is probed: a scheduled step (or one deferred before it), unless the probes
+        since step 64 have cost more than ``max_overhead`` of the loop's time since then; steps up to 64
+        always are (the early log-spaced probes read the run's start)."""
+        if not (self._deferred or self.scheduled(step)):
+            return False
+        if self.max_overhead is not None and step > 64:
+            if self._t_budget is None:  # the budget counts from here: the early probes are not charged
+                self._t_budget, self._own_before = time.perf_counter(), self._own_s
+            own = self._own_s - self._own_before
+            if own > self.max_overhead * max(time.perf_counter() - self._t_budget - own, 0.0):
+                self._deferred = True
+                return False
+        self._deferred = False
+        return True
+
+    def _set_flags(self) -> None:
+        """This step's flags, set once per step: is it probed (``_sched``), does it check the zero_grad
+        bookkeeping (the probed step and the one after it); between probed steps the hooks do only what every
+        step needs (the loss, the sample rows still missing) and the model's own layers return at once."""
+        prev = self._sched if self._t_loop is not None else False
+        self._sched = self._probe_due(self.step)
+        self._check = self.step >= 1 and (self._sched or prev)
+        self._quiet = self._order_done and not self._sched
+        if self._active and self._fwd_mode != self._wanted_mode():
+            self._guard("forward hooks", self._forward_hooks)
+        if self._active and bool(self._grad_handles) != (self._check or self.step < 4):
+            self._guard("gradient hooks", self._grad_hooks)
+
+    def _grad_hooks(self) -> None:
+        """A hook on every trainable parameter's gradient on checking steps and the first steps (which layers
+        receive gradients, the zero_grad fingerprints); else none beyond the sentinels: PyTorch calls each
+        hook from the backward pass, a cost of every step."""
+        for h in self._grad_handles:
+            h.remove()
+        self._grad_handles = []
+        if self._check or self.step < 4:
+            self._grad_handles = [self._params[pid].register_hook(functools.partial(self._on_grad, pid))
+                                  for pid in self._trainable if pid not in self._sentinels]
+
+    def _wanted_mode(self) -> str:
+        """'local' (hooks on the model and its loss module only) on quiet steps once the loss is known and
+        always computed by the same module (or functionally); else 'global' (every module's forward)."""
+        known = self.loss_module is not None or self.loss_functional is not None
+        return "local" if self._quiet and known and not self._loss_unstable and self._n_backward >= 2 else "global"
+
+    def _forward_hooks(self) -> None:
+        """Install the forward hooks of the wanted mode: the global module hook sees every module (layers on
+        scheduled steps, loss modules the watcher does not know yet); between scheduled steps only the model's
+        output and its known loss module are needed, and a global hook would put every layer of the model on
+        PyTorch's slower hooked call path."""
+        from torch.nn.modules import module as nn_module
+
+        mode = self._wanted_mode() if self._fwd_mode is not None else "global"
+        new = []
+        if mode == "global":
+            new.append(nn_module.register_module_forward_hook(self._on_forward, with_kwargs=True))
+        else:
+            new.append(self.model.register_forward_hook(self._on_forward, with_kwargs=True))
+            if self.loss_module is not None:
+                new.append(self.loss_module.register_forward_hook(self._on_forward, with_kwargs=True))
+        old, self._fwd_handles, self._fwd_mode = self._fwd_handles, new, mode
+        for h in old:
+            h.remove()
 
     # -- set-up ----------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -467,6 +566,10 @@ class Watcher:
                             for n, m in self._parametric}
         self._layer_pids = {n: v for n, v in self._layer_pids.items() if v}
         self._called: set[str] = set()
+        self._quiet_ids = {id(m) for _, m in self._layers if m is not model}
+        self._sched = False
+        self._set_flags()
+        self._t_loop = time.perf_counter()
         self._record_frozen()
         if self.keep_init:
             self._guard("initial weights", self._keep_initial_state)
@@ -485,12 +588,18 @@ class Watcher:
                 v = torch.randn(k, 2, generator=gen, dtype=torch.float32).to(p.device)
                 self._mon[pid] = {"V": v, "k": k, "Q": None, "log": [], "checked": 0}
 
-        for pid in self._trainable:
+        # gradient hooks: always on two sentinels (the first and last trainable parameter: a backward of this
+        # model reaches them), on every trainable parameter on checking steps (see _grad_hooks)
+        self._sentinels = list(dict.fromkeys([self._trainable[0], self._trainable[-1]])) if self._trainable else []
+        for pid in self._sentinels:
             self._handles.append(self._params[pid].register_hook(functools.partial(self._on_grad, pid)))
+        self._grad_handles: list = []
+        self._grad_hooks()
         if self._use_pre_hook:
             self._handles.append(self.optimizer.register_step_pre_hook(self._on_step_pre))
         self._handles.append(self.optimizer.register_step_post_hook(self._on_step_post))
-        self._handles.append(nn_module.register_module_forward_hook(self._on_forward, with_kwargs=True))
+        self._fwd_mode = None
+        self._forward_hooks()
         self._loss_base = torch.nn.modules.loss._Loss
         _ACTIVE.append(self)
         _install_backward()
@@ -577,7 +686,7 @@ class Watcher:
         return self._guard("backward", self._before_backward, t)
 
     def _before_backward(self, t) -> tuple:
-        needed = self._n_backward == 0 or self._check_step(self.step) or self._checking_loss()
+        needed = self._n_backward == 0 or self._check or self._checking_loss()
         loc = sites.user_location() if needed else self._backward_loc
         value = _unscaled(t) if t.numel() == 1 else None
         found = None
@@ -629,9 +738,8 @@ class Watcher:
     def _on_grad(self, pid: int, g) -> None:
         self._hits[pid] += 1
         self._hit_total += 1
-        mon = self._mon.get(pid)
-        if mon is not None and self._check_step(self.step):
-            self._guard("zero_grad", self._fingerprint_backward, pid, mon, g)
+        if self._check and pid in self._mon:
+            self._guard("zero_grad", self._fingerprint_backward, pid, self._mon[pid], g)
         return None  # never replace the gradient
 
     def _fingerprint_backward(self, pid: int, mon: dict, g) -> None:
@@ -646,15 +754,18 @@ class Watcher:
             g = g.to_dense()
         return g.detach().reshape(-1)[: mon["k"]].float() @ mon["V"]
 
-    def _check_step(self, s: int) -> bool:
-        return s >= 1 and (self.scheduled(s) or self.scheduled(s - 1))
-
     def _checking_loss(self) -> bool:
-        return self._loss_checks < 3 or self.scheduled(self.step)
+        return self._loss_checks < 3 or self._sched
 
     def _on_forward(self, module, args, kwargs, output) -> None:
-        if self._active:
+        if not self._active or (self._quiet and id(module) in self._quiet_ids):
+            return
+        if self._quiet:
             self._guard("forward hook", self._forward, module, args, kwargs, output)
+        else:
+            t = time.perf_counter()
+            self._guard("forward hook", self._forward, module, args, kwargs, output)
+            self._own_s += time.perf_counter() - t
 
     def _forward(self, module, args, kwargs, output) -> None:
         import torch
@@ -674,10 +785,16 @@ class Watcher:
             self._order.append(name)
         elif not self._order_done:
             self._order = [name]
-        if self.scheduled(self.step):
+        if self._sched:
             self._guard("activations", self._probe_activation, name, module, args, output)
 
     def _on_model_output(self, args, kwargs, output) -> None:
+        if self._quiet and self._data_done and self.single_input is not None \
+                and not (self.keep_init and self._pair_rows < self.sample_size):
+            # between scheduled steps, once the data facts are in: only what the loss hooks compare with
+            self._last_out_fn = getattr(_first_tensor(output), "grad_fn", None)
+            self._last_x = None
+            return
         import torch
 
         x = _first_tensor(args) if args else _first_tensor(kwargs)
@@ -691,6 +808,7 @@ class Watcher:
             if self._prev_layer is not None and out is not None and id(out) not in self._act_outputs:
                 self._guard("activations", self._after_layer, *self._prev_layer, out, False, True)
             self._order_done = True
+            self._quiet = not self._sched
             self._guard("forward order", self._set_forward_order, self._order or [], out)
             self._order = None
         self._act_calls.clear()
@@ -700,7 +818,7 @@ class Watcher:
             self._guard("data", self._collect, self._x_rows, x)
         if x is not None and self.recording.facts.training.batch_size is None and x.dim() > 0:
             self.recording.facts.training.batch_size = int(x.shape[0])
-        if out is not None and self.scheduled(self.step) and ("out", self.step) not in self._done_this_step:
+        if out is not None and self._sched and ("out", self.step) not in self._done_this_step:
             self._done_this_step.add(("out", self.step))
             self._out_stash = _numpy(out, 512)
             self._output_kind = _value_kind(self._out_stash)
@@ -790,6 +908,8 @@ class Watcher:
         if output.numel() == 1:
             self._module_losses.append(output.detach().reshape(()))
         target = args[1] if len(args) > 1 else kwargs.get("target")
+        if self.loss_module is not None and module is not self.loss_module:
+            self._loss_unstable = True  # a second loss module, or a new one each step: stay global
         if self.loss_module is None or module is self.loss_module:
             if self.loss_module is None and isinstance(inp, torch.Tensor):
                 self.loss_link = {"link": self._link(getattr(inp, "grad_fn", None)),
@@ -848,6 +968,10 @@ class Watcher:
         """Whether tensor ``t`` was computed from the watched model's last output (a few ops back)."""
         target = self._last_out_fn
         if target is None or t is None:
+            return True
+        first = getattr(t, "grad_fn", None)
+        if first is target or (first is not None and first.next_functions
+                               and first.next_functions[0][0] is target):
             return True
         nodes, seen = [getattr(t, "grad_fn", None)], 0
         for _ in range(6):
@@ -987,29 +1111,44 @@ class Watcher:
         return _location(file, n) if n else None
 
     def _on_step_pre(self, optimizer, args, kwargs) -> None:
-        self._guard("step pre-hook", self._step_pre)
+        if self._sched or self._check or self.step < 4:
+            t = time.perf_counter()
+            self._guard("step pre-hook", self._step_pre)
+            self._own_s += time.perf_counter() - t
+        else:
+            self._guard("step pre-hook", self._step_pre)
 
     def _step_pre(self) -> None:
         s = self.step
-        opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
         self._guard("lr", self._record_lr, s)
         loss = self._guard("loss", self._step_loss)
-        pids, norms = self._guard("grads", self._step_grads, s, opt_ids) or ([], None)
-        self._pending.append((s, loss, pids, norms))
         if not self.model.training:
             self._guard("eval mode", self._eval_mode, s)
-        if self._check_step(s):
+        if not (self._sched or self._check or s < 4):
+            # between scheduled steps only the loss is kept (no device sync, no reduction)
+            self._pending.append((s, loss, [], None, False))
+            return
+        opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        pids, norms = self._guard("grads", self._step_grads, s, opt_ids) or ([], None)
+        self._pending.append((s, loss, pids, norms, self._sched))
+        if self._check:
             self._guard("zero_grad", self._check_accumulation, s, opt_ids)
-        if self.scheduled(s):
+        if self._sched:
+            self.probed_steps += 1
             self._guard("optimizer params", self._check_optimizer_params, s, opt_ids)
             self._guard("flush", self._flush)
             self._guard("predictions", self._probe_predictions, s)
             self._guard("weights", self._snapshot_weights)
 
     def _record_lr(self, s: int) -> None:
+        """The learning rate on scheduled steps and whenever it changes (a schedule's steps stay exact)."""
         g0 = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
-        if "lr" in g0:
-            self.recording.record("lr", s, float(g0["lr"]))
+        lr = g0.get("lr")
+        if lr is None:
+            return
+        if self._sched or lr != self._last_lr:
+            self._last_lr = lr
+            self.recording.record("lr", s, float(lr))
 
     def _step_loss(self):
         """This step's loss (a tensor, not synced): logged values, else loss-module outputs when there is one
@@ -1028,6 +1167,9 @@ class Watcher:
                             for v in vals]).mean()
 
     def _step_grads(self, s: int, opt_ids: set[int]) -> tuple[list[int], Any]:
+        """The gradient norms of this step (scheduled and checking steps); an optimizer step that finds every
+        gradient cleared after a backward is counted (``no_step``, of ``checked`` steps)."""
+        self._grad_checks += 1
         pids = [pid for pid in self._trainable if self._params[pid].grad is not None]
         if self._backwards_since and not any(p in opt_ids for p in pids) \
                 and any(p in opt_ids for p in self._trainable):
@@ -1060,7 +1202,7 @@ class Watcher:
         lv = iter(torch.stack([l.float().cpu() for l in losses]).tolist() if losses else [])
         norms_all = [p[3].cpu() for p in pending if p[3] is not None]
         nv_all = iter(torch.cat(norms_all).tolist() if norms_all else [])
-        for s, loss, pids, norms in pending:
+        for s, loss, pids, norms, probed in pending:
             if loss is not None:
                 v = next(lv)
                 rec.record("loss", s, v)
@@ -1072,7 +1214,7 @@ class Watcher:
             if not all(math.isfinite(x) for x in nv):
                 bad = next(i for i, x in enumerate(nv) if not math.isfinite(x))
                 self._nonfinite(s, f"grad:{self._player[pids[bad]]}")
-            if self.scheduled(s):
+            if probed:
                 per: dict[str, float] = {}
                 for pid, x in zip(pids, nv):
                     lname = self._player[pid]
@@ -1119,14 +1261,21 @@ class Watcher:
         self._snapshot = snap
 
     def _on_step_post(self, optimizer, args, kwargs) -> None:
-        self._guard("weights", self._update_ratios)
-        if self._check_step(self.step + 1):
-            self._guard("zero_grad", self._remember_step_grads)
+        t = time.perf_counter()
+        if self._snapshot is not None:
+            self._guard("weights", self._update_ratios)
+        self._was_sched = self._sched
         self.step += 1
+        self._set_flags()
+        if self._check:  # what p.grad holds after the step: if the next backward finds it, it was not cleared
+            self._guard("zero_grad", self._remember_step_grads)
+        if self._was_sched or self._check:
+            self._own_s += time.perf_counter() - t
         self.recording.run["steps"] = self.step
         self._backwards_since = 0
         self._backward_vals, self._module_losses, self._logged = [], [], []
-        self._done_this_step.clear()
+        if self._done_this_step:
+            self._done_this_step.clear()
         if self.after_step is not None:
             self.after_step(self)
 
@@ -1134,13 +1283,11 @@ class Watcher:
         """Why the training should end after this step, or None: ``deadline`` (``time.time()``) passed, or -
         judged on scheduled steps from step 16 on - a measured, confident cause (``engine.stopping_cause``).
         A stop is recorded (``recording.mark_stopped``); acting on it is the caller's business."""
-        import time
-
         info = None
         if deadline is not None and time.time() > deadline:
             info = {"step": self.step, "cause": None, "reason": "max-seconds reached"}
         elif stop_when_diagnosed and not self._stop_check_failed and self.step >= 16 \
-                and self.scheduled(self.step - 1):
+                and self._was_sched:
             try:
                 from ...engine import stopping_cause
 
@@ -1297,6 +1444,7 @@ class Watcher:
         if ev is not None:
             ev["backwards"] = self._n_backward
             ev["optimizer_steps"] = self.step
+            ev["checked"] = self._grad_checks
         self._record_no_grad()
         if "loss" not in rec.signals and self.step > 0:
             rec.warn("trainmedic torch watcher: no loss was seen (no loss module, no Tensor.backward); "
@@ -1323,7 +1471,7 @@ class Watcher:
 
 def watch(model, optimizer, *, every: int = 50, early: bool = True, save_to: str | None = None,
           sample_size: int = 512, select=None, ignore=None, fix_trials: bool = False,
-          trial_budget_s: float = 60.0) -> Watcher:
+          trial_budget_s: float = 60.0, max_overhead: float | None = 0.01) -> Watcher:
     """Watch an unchanged PyTorch training loop; diagnose it when the block ends.
 
     ::
@@ -1335,6 +1483,9 @@ def watch(model, optimizer, *, every: int = 50, early: bool = True, save_to: str
 
     ``every``: run the scheduled probes (gradient/weight norms, update ratios, activation statistics,
     predictions) every ``every`` optimizer steps, plus steps 0, 1, 2, 4, 8, ... when ``early``.
+    ``max_overhead``: a time budget: after step 64, a scheduled probe waits (to a later step) while the
+    probes have cost more than this fraction of the loop's time so far (default 1%); ``None``: every
+    scheduled step is probed. Between probes the hooks only keep the loss.
     ``save_to``: save the recording into this directory on exit (also when the loop raised; the exception
     is re-raised). ``sample_size``: samples of inputs/targets summarised into the data facts.
     ``select``/``ignore``: rule codes or names passed to the judge. The loss is captured from loss modules
@@ -1347,7 +1498,8 @@ def watch(model, optimizer, *, every: int = 50, early: bool = True, save_to: str
     of the initial weights (models up to 25M values).
     """
     return Watcher(model, optimizer, every=every, early=early, save_to=save_to, sample_size=sample_size,
-                   select=select, ignore=ignore, fix_trials=fix_trials, trial_budget_s=trial_budget_s)
+                   select=select, ignore=ignore, fix_trials=fix_trials, trial_budget_s=trial_budget_s,
+                   max_overhead=max_overhead)
 
 
 __all__ = ["Watcher", "watch"]
