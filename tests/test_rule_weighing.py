@@ -77,3 +77,21 @@ def test_memorised_tiny_set_is_a_note_only_without_validation_and_with_many_para
     assert f.severity == "info" and f.cause == "overfitting" and d.status == "healthy"
     assert not codes(rec_with([0, 1, 2] * 14, n_trainable=150, **kw), "TM313")[0]  # a small model
     assert not codes(rec_with([0, 1, 2] * 14, n_trainable=80_000, validation=True, **kw), "TM313")[0]
+
+
+def test_a_loss_curve_does_not_name_the_learning_rate_while_an_output_cause_stands():
+    from trainmedic.engine import rank
+    from trainmedic.findings import Finding
+
+    def f(code, cause, conf):
+        return Finding(f"{code} says {cause}", cause=cause, confidence=conf, code=code, severity="error")
+
+    output = f("TM101", "output-activation-mismatch", 0.95)
+    diverges = f("TM303", "lr-too-high", 0.8)
+    assert [c.id for c in rank([output, diverges], Recording())] == ["output-activation-mismatch"]
+    # alone, the same curve names the learning rate
+    assert [c.id for c in rank([diverges], Recording())] == ["lr-too-high"]
+    # evidence beyond the curve (the rate itself is implausible for the optimizer) still counts
+    implausible = f("TM114", "lr-too-high", 0.7)
+    assert [c.id for c in rank([output, diverges, implausible], Recording())] == \
+        ["output-activation-mismatch", "lr-too-high"]

@@ -136,6 +136,12 @@ _CAUSES = [
 ]
 
 CAUSES: dict[str, CauseInfo] = {c.id: c for c in _CAUSES}
+
+# An output or loss that does not fit the task: while one stands, the loss values themselves mean little (a
+# loss that climbs or oscillates says nothing about the learning rate), so curve-only evidence of another
+# cause does not count against it, and no learning-rate sweep is run.
+OUTPUT_LOSS_CAUSES = frozenset({"output-activation-mismatch", "output-units-mismatch", "loss-mismatch",
+                                "label-encoding"})
 CAUSE_IDS: tuple[str, ...] = tuple(CAUSES)
 
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Iterable
 
-from ..causes import CAUSES
+from ..causes import CAUSES, OUTPUT_LOSS_CAUSES
 from ..diagnosis import Diagnosis
 from ..findings import CauseReport, Evidence, Finding, FixReport
 from ..recording import Recording
@@ -15,6 +15,9 @@ from ..rules import all_rules
 
 REPORT_THRESHOLD = 0.5  # a cause is reported (and the run unhealthy) from this score on
 SECONDARY_WEIGHT = 0.4  # how much a finding supports the causes in its ``also``
+# rules that read only the training-loss curve: under an output/loss cause their learning-rate reading is
+# explained away (the loss is computed on outputs that cannot fit the target)
+LOSS_CURVE_RULES = frozenset({"TM301", "TM303", "TM304"})
 
 # A root cause explains these mechanisms: when both are found, the root ranks above the mechanism.
 EXPLAINS: dict[str, tuple[str, ...]] = {
@@ -82,6 +85,7 @@ def rank(findings: list[Finding], recording: Recording) -> list[CauseReport]:
             for m in mechanisms:
                 if scores.get(m, 0.0) >= scores[root]:
                     scores[root] = min(0.995, scores[m] + 0.005)
+    _explain_away_curves(scores, by_cause, trials)
     reports = []
     for c, score in scores.items():
         if score < REPORT_THRESHOLD or c not in CAUSES:
@@ -108,6 +112,20 @@ def rank(findings: list[Finding], recording: Recording) -> list[CauseReport]:
             findings=list(dict.fromkeys(f.code for f in fs)), why=info.why))
     reports.sort(key=lambda r: (-r.score, r.id))
     return reports
+
+
+def _explain_away_curves(scores: dict, by_cause: dict, trials: dict) -> None:
+    """A learning-rate cause seen only in the loss curve ranks below an output/loss cause: not reported
+    (unless a fix trial verified it). The diverging or flat loss is what the broken output makes of it."""
+    blocking = max((scores[c] for c in OUTPUT_LOSS_CAUSES if scores.get(c, 0.0) >= REPORT_THRESHOLD), default=None)
+    if blocking is None:
+        return
+    for c in ("lr-too-high", "lr-too-low"):
+        own = by_cause.get(c, [])
+        t = trials.get(c)
+        if c in scores and scores[c] < blocking and own and all(f.code in LOSS_CURVE_RULES for f in own) \
+                and not (t is not None and t.verified is True):
+            scores[c] = min(scores[c], REPORT_THRESHOLD - 0.01)
 
 
 def _prod(xs: Iterable[float]) -> float:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .._rng import preserve_rng
+from ..causes import OUTPUT_LOSS_CAUSES
 from ..findings import Trial
 from ..recording import Recording
 from ..rules import _facts as F
@@ -72,8 +73,7 @@ class TrialData:
 
 
 # causes that break the output or the loss: while one of them stands, a learning-rate sweep measures nothing
-BLOCKING_CAUSES = frozenset({"output-activation-mismatch", "output-units-mismatch", "loss-mismatch",
-                             "label-encoding"})
+BLOCKING_CAUSES = OUTPUT_LOSS_CAUSES
 
 
 def split_sample(x, y, label, seed: int = 0) -> TrialData | None:
