@@ -95,3 +95,35 @@ def test_a_loss_curve_does_not_name_the_learning_rate_while_an_output_cause_stan
     implausible = f("TM114", "lr-too-high", 0.7)
     assert [c.id for c in rank([output, diverges, implausible], Recording())] == \
         ["output-activation-mismatch", "lr-too-high"]
+
+
+def test_a_root_cause_ranks_above_its_mechanism_even_at_the_top_of_the_scale():
+    from trainmedic.engine import rank
+    from trainmedic.findings import Finding
+
+    dead = [Finding("dead", cause="dying-relu", confidence=0.85, code=c, severity="error")
+            for c in ("TM201", "TM203", "TM308", "TM301")]  # four strong readings: a score of ~1.0
+    zeros = Finding("constant kernels", cause="bad-init", confidence=0.8, code="TM117", severity="error")
+    assert [c.id for c in rank(dead + [zeros], Recording())] == ["bad-init", "dying-relu"]
+
+
+def _dead_rec(dead, units=128):
+    rec = Recording(facts=SetupFacts(
+        model=ModelFacts(framework="keras", layers=[LayerFact("h", "Dense", units=units, activation="relu",
+                                                              parametric=True)]),
+        data=DataFacts(targets=[label_facts(np.array([0, 1] * 50))])))
+    for s in range(0, 200, 10):
+        rec.record("dead_fraction/h", s, dead)
+    for s in range(200):
+        rec.record("loss", s, 0.69 - 1e-5 * s)  # flat: nothing learned yet
+    return rec
+
+
+def test_a_wide_layer_partly_dead_from_the_start_is_no_cause_and_no_reason_to_stop():
+    from trainmedic.engine import stopping_cause
+
+    (f,), d = codes(_dead_rec(0.58), "TM308")
+    assert f.confidence < 0.5 and "still active" in f.message
+    assert "dying-relu" not in d.cause_ids() and stopping_cause(d) is None
+    (f,), d = codes(_dead_rec(0.95), "TM308")  # nearly all dead: the failing twin
+    assert f.confidence >= 0.8 and d.causes[0].id == "dying-relu" and stopping_cause(d) is not None

@@ -84,7 +84,9 @@ def rank(findings: list[Finding], recording: Recording) -> list[CauseReport]:
         if scores.get(root, 0.0) >= REPORT_THRESHOLD:
             for m in mechanisms:
                 if scores.get(m, 0.0) >= scores[root]:
-                    scores[root] = min(0.995, scores[m] + 0.005)
+                    scores[root] = min(1.0, scores[m] + 0.005)
+                    if scores[m] >= scores[root]:  # both at the top of the scale: the mechanism steps back
+                        scores[m] = scores[root] - 0.005
     _explain_away_curves(scores, by_cause, trials)
     reports = []
     for c, score in scores.items():
@@ -159,7 +161,8 @@ EVIDENCE_PHASES = ("dynamic", "experiment", "wiring")
 
 def stopping_cause(diagnosis: Diagnosis, halt_on: Iterable[str] | None = None) -> CauseReport | None:
     """The cause that justifies ending a training early, if any: a score of at least :data:`CONFIDENT`
-    backed by something measured (a dynamic, wiring or pre-flight experiment rule), and among ``halt_on``
+    backed by something measured (a finding of a dynamic, wiring or pre-flight experiment rule that names the
+    cause with a confidence of at least the reporting threshold), and among ``halt_on``
     when that is given. Static findings alone never stop a run: they are known before it starts; nor do
     experiment findings about the state at initialisation that the training itself may refute
     (``suspicion`` rules such as an unusual initial loss)."""
@@ -169,7 +172,13 @@ def stopping_cause(diagnosis: Diagnosis, halt_on: Iterable[str] | None = None) -
     for c in diagnosis.causes:
         if c.score < CONFIDENT or (wanted and c.id not in wanted):
             continue
+        # the measured finding must carry the cause itself, not just lean on it (a weak reading such as
+        # "part of a layer is dead, units remain" plus set-up suspicions is no reason to end a run)
+        measured = {f.code for f in diagnosis.findings
+                    if f.cause == c.id and f.confidence >= REPORT_THRESHOLD}
         for code in c.findings:
+            if code not in measured:
+                continue
             try:
                 r = get_rule(code)
             except KeyError:

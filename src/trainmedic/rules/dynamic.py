@@ -809,10 +809,16 @@ def dying_relu(rec: Recording):
         if p is not None:
             ev.append(Evidence("training loss first -> last", observed=f"{p.first:.4g} -> {p.last:.4g}"))
         conf = (0.8 if late >= 0.9 else 0.65) if stalled else 0.3
+        alive = lf.units * (1.0 - late) if lf is not None and lf.units else None
+        if not rising and late < 0.9 and alive is not None and alive >= 8:
+            conf = min(conf, 0.3)  # part of a wide layer, dead from the start, none lost since: units remain to learn
         how = f"rose from {first:.0%} to {late:.0%}" if rising else f"is {late:.0%} from the start"
-        yield Finding(f"The dead fraction of ReLU layer {name} {how}"
-                      + (": the network stopped learning." if stalled else ", though the loss still falls."),
-                      cause="dying-relu", also=also, severity="error" if stalled else "warning", confidence=conf,
+        if conf < 0.5 and not rising and stalled:
+            tail = f", about {alive:.0f} units still active: it can learn around them."
+        else:
+            tail = ": the network stopped learning." if stalled else ", though the loss still falls."
+        yield Finding(f"The dead fraction of ReLU layer {name} {how}" + tail,
+                      cause="dying-relu", also=also, severity="error" if conf >= 0.5 else "warning", confidence=conf,
                       evidence=ev, locations=_layer_loc(rec, name))
 
 
