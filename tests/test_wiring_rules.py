@@ -398,3 +398,27 @@ def test_rule_docs_complete():
         r = get_rule(code)
         assert r.phase == "wiring" and len(r.causes) == 1
         assert all(r.doc[s] for s in ("What it detects", "Why training fails", "Evidence", "Fix", "Example"))
+
+
+def test_tm402_layer_replaced_after_the_optimizer_was_built_and_twin():
+    x, y = blobs()
+    for replaced_late in (True, False):
+        torch.manual_seed(0)
+        model = mlp()
+        if not replaced_late:
+            model[0] = nn.Linear(model[0].in_features, model[0].out_features)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        with watch(model, optimizer, every=10) as medic:
+            if replaced_late:  # the optimizer still holds the old layer's parameters
+                model[0] = nn.Linear(model[0].in_features, model[0].out_features)
+            for xb, yb in batches(x, y):
+                optimizer.zero_grad()
+                F.cross_entropy(model(xb), yb).backward()
+                optimizer.step()
+        if replaced_late:
+            f = wiring(medic)["TM402"]
+            assert f.cause == "frozen-parameters" and f.evidence[0].observed == ["0"]
+            assert "redescribed" in medic.recording.run
+            assert f.locations[0].code.startswith("model[0] = nn.Linear")  # the replacement, then the optimizer
+        else:
+            assert not wiring(medic) and "redescribed" not in medic.recording.run

@@ -115,14 +115,17 @@ def params_not_in_optimizer(rec: Recording) -> Iterator[Finding]:
     msg = ("The optimizer holds none of the watched model's parameters: optimizer.step() updates other "
            "tensors (an optimizer built for another model instance?), so the model never changes."
            if none else
-           f"Layers {_names(ev['layers'])} receive gradients but are not in the optimizer: "
-           f"their weights ({n} of {total} values with gradients) stay at their initial values.")
+           f"Layers {_names(ev['layers'])} receive gradients but are not in the optimizer"
+           + (" (replaced after the optimizer was built)" if ev.get("replaced_at") else "")
+           + f": their weights ({n} of {total} values with gradients) stay at their initial values.")
     yield Finding(
         msg, cause="frozen-parameters", severity="error", confidence=0.92 if none else min(0.9, 0.7 + 0.2 * frac),
         evidence=[Evidence("layers with gradients but no optimizer", ev["layers"], "[] (all in the optimizer)"),
                   Evidence("parameter values with gradients not in the optimizer", f"{n} of {total}", 0)],
-        locations=_locs(ev.get("location"), ev.get("step_location")),
-        fix="Create the optimizer from model.parameters() of the model being trained (after building it).")
+        locations=_locs(ev.get("replaced_at"), ev.get("location"), ev.get("step_location")),
+        fix="Create the optimizer after the model is complete (after replacing layers), from model.parameters()."
+        if ev.get("replaced_at") else
+        "Create the optimizer from model.parameters() of the model being trained (after building it).")
 
 
 @rule("TM403", "frozen-layers", ["frozen-parameters"], "wiring")

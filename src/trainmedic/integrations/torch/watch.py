@@ -307,6 +307,8 @@ class Watcher:
         self._fwd_handles: list = []  # the forward hooks of the current mode (see _forward_hooks)
         self._grad_handles: list = []  # the gradient hooks of checking steps (see _grad_hooks)
         self._sentinels: list[int] = []
+        self._redescribed = False  # the model was described again at its first forward (see _redescribe)
+        self._param_ids: set[int] = set()
         self._fwd_mode: str | None = None
         self._loss_unstable = False  # several loss modules (or a new one per step) fed by the model
         self._active = False
@@ -604,6 +606,27 @@ class Watcher:
         _ACTIVE.append(self)
         _install_backward()
         self._active = True
+        if not self._redescribed:
+            self._param_ids = {id(p) for p in model.parameters()}
+            self._handles.append(model.register_forward_pre_hook(self._on_first_forward))
+
+    def _on_first_forward(self, module, args) -> None:
+        """Before the model's first forward: if its parameters changed since the watcher was set up (a layer
+        replaced after the optimizer was built: ``model.fc = nn.Linear(...)``), describe the model again, as
+        it trains. Runs once."""
+        if not self._redescribed:
+            self._guard("re-describe", self._redescribe)
+        return None
+
+    def _redescribe(self) -> None:
+        self._redescribed = True
+        if {id(p) for p in self.model.parameters()} == self._param_ids:
+            return
+        self._remove_hooks()
+        self.recording.events.clear()
+        self._events.clear()
+        self._setup()
+        self.recording.run["redescribed"] = "the model's parameters changed between watch() and its first forward"
 
     def _keep_initial_state(self) -> None:
         """A CPU copy of the weights and buffers before training: fix trials start their copies from it."""
@@ -1400,6 +1423,14 @@ class Watcher:
         ev["count"] += 1
         ev["params"] = [self._pname[p] for p in missing]
         ev["layers"] = list(dict.fromkeys(self._player[p] for p in missing))
+        if self.recording.run.get("redescribed") and "replaced_at" not in ev:  # where the new layer came in
+            pats = [rf"\[\s*{last}\s*\]\s*=[^=]" if last.isdigit() else rf"\.\s*{re.escape(last)}\s*=[^=]"
+                    for last in (n.rsplit(".", 1)[-1] for n in ev["layers"])]
+            found = []
+            if self._frame_info:  # after the optimizer/watch() line: the replacement came later
+                file, line = self._frame_info[0], self._frame_info[1]
+                found = [_location(file, n) for n in _find_lines(file, "|".join(pats), line + 1, None)]
+            ev["replaced_at"] = _loc_dict(found[0]) if found else None
         ev["n_values"] = sum(self._params[p].numel() for p in missing)
         ev["n_grad_values"] = sum(self._params[p].numel() for p in with_grad)
         ev["n_model_in_optimizer"] = sum(1 for p in self._params if p in opt_ids)
