@@ -127,3 +127,18 @@ def test_a_wide_layer_partly_dead_from_the_start_is_no_cause_and_no_reason_to_st
     assert "dying-relu" not in d.cause_ids() and stopping_cause(d) is None
     (f,), d = codes(_dead_rec(0.95), "TM308")  # nearly all dead: the failing twin
     assert f.confidence >= 0.8 and d.causes[0].id == "dying-relu" and stopping_cause(d) is not None
+
+
+def test_convolution_filters_are_no_bottleneck_but_a_narrow_dense_layer_is():
+    labels = [c for c in range(42) for _ in range(3)]
+
+    def rec(*layers):
+        return Recording(facts=SetupFacts(
+            model=ModelFacts(framework="keras", layers=[LayerFact(n, k, units=u, activation="relu", parametric=True)
+                                                        for n, k, u in layers]),
+            data=DataFacts(targets=[label_facts(np.asarray(labels))])))
+
+    cnn = [("conv2d", "Conv2D", 16), ("conv2d_1", "Conv2D", 32), ("dense", "Dense", 512), ("out", "Dense", 42)]
+    assert not codes(rec(*cnn), "TM118")[0]
+    (f,), _ = codes(rec(*cnn[:2], ("dense", "Dense", 8), ("out", "Dense", 42)), "TM118")
+    assert "dense (8 units)" in f.message and "conv2d" not in f.message

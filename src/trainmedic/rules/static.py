@@ -981,7 +981,10 @@ def narrow_bottleneck(rec: Recording):
     if len(params) < 2:
         return
     C = F.n_classes(rec) or 2
-    narrow = [l for l in params[:-1] if l.units <= 2 or (C > 3 and l.units < C - 1)]
+    # a convolution's filters are no bottleneck: each sees every position (16 filters over a 150x150 map)
+    narrow = [l for l in params[:-1] if not (l.kind or "").lower().startswith(("conv", "separableconv",
+                                                                               "depthwiseconv"))
+              and (l.units <= 2 or (C > 3 and l.units < C - 1))]
     if not narrow:
         return
     relu_narrow = [l for l in narrow if l.activation in ("relu", "relu6") and l.units <= 2]
