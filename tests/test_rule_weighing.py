@@ -142,3 +142,20 @@ def test_convolution_filters_are_no_bottleneck_but_a_narrow_dense_layer_is():
     assert not codes(rec(*cnn), "TM118")[0]
     (f,), _ = codes(rec(*cnn[:2], ("dense", "Dense", 8), ("out", "Dense", 42)), "TM118")
     assert "dense (8 units)" in f.message and "conv2d" not in f.message
+
+
+def _sat_rec(sat, acc, val_acc):
+    rec = rec_with([c for c in range(4) for _ in range(25)], acc=acc, val_acc=val_acc)
+    rec.facts.model.layers = [LayerFact(n, "Dense", units=64, activation="tanh", parametric=True) for n in ("h1", "h2")] \
+        + [LayerFact("out", "Dense", units=4, activation="softmax", parametric=True)]
+    for s in (0, 50, 100, 150):
+        rec.record("saturation/h1", s, sat)
+        rec.record("saturation/out", s, 0.99)  # a confident output is saturated by design: never counted
+    return rec
+
+
+def test_tanh_layers_saturated_through_a_run_that_did_not_learn():
+    (f,), d = codes(_sat_rec(0.96, acc=[0.5, 0.7, 0.77], val_acc=[0.45, 0.6, 0.6]), "TM314")
+    assert d.causes[0].id == "saturated-activation" and "h1" in f.message and "out" not in f.message
+    assert not codes(_sat_rec(0.96, acc=[0.7, 0.95, 0.97], val_acc=[0.7, 0.93, 0.95]), "TM314")[0]  # learned
+    assert not codes(_sat_rec(0.4, acc=[0.5, 0.7, 0.77], val_acc=[0.45, 0.6, 0.6]), "TM314")[0]  # not saturated

@@ -1183,3 +1183,55 @@ def memorised(rec: Recording):
                   locations=F.fit_loc(rec),
                   fix="Train on more data (or all of it), shrink the model, and validate (validation_split=0.2 "
                       "with EarlyStopping).")
+
+
+@rule("TM314", "saturated-during-training", ["saturated-activation", "bad-init", "unnormalized-input"], "dynamic")
+def saturated_during_training(rec: Recording):
+    """
+    What it detects:
+    Sigmoid/tanh layers whose units sit in the flat tails of the activation (saturated) for most inputs of the
+    probe batch from the first probe to the last, in a run that did not learn.
+
+    Why training fails:
+    A saturated sigmoid/tanh has a derivative near zero: the units pass almost no gradient, so the layers
+    before them barely learn and the network behaves like a few random, fixed features. The usual causes are
+    a kernel initialiser far too wide for the activation, or inputs on a large scale.
+
+    Evidence:
+    The saturated fraction of each such layer at the first and the last probes; whether the run learned (the
+    training and validation accuracy against the majority rate, else the loss).
+
+    Fix:
+    Glorot (tanh/sigmoid) initialisation, inputs scaled to unit variance, or ReLU-family activations.
+
+    Example:
+    ``Dense(64, activation="tanh", kernel_initializer=RandomNormal(stddev=5.0))`` -> the default
+    ``glorot_uniform``.
+    """
+    m = rec.facts.model
+    params = [l.name for l in (m.layers if m else []) if l.parametric]
+    out = params[-1] if params else None  # a confident output layer is saturated by design
+    layers = [(n, v) for n, (_, v) in _per_layer(rec, "saturation").items() if len(v) >= 2 and n != out]
+    sat = [(n, v[0], sum(_last_part(v)) / len(_last_part(v))) for n, v in layers
+           if v[0] >= 0.9 and min(_last_part(v)) >= 0.9]
+    if not sat:
+        return
+    learned = F.training_learned(rec)
+    if learned is not None and learned[0]:
+        return  # it learned through them (a saturated gate can be what the model needs)
+    if learned is None:
+        p = progress(rec)
+        if p is None or not p.stalled:
+            return
+    data = rec.facts.data
+    unscaled = bool(data and data.inputs and any((a.max is not None and abs(a.max) > 20) or
+                                                 (a.std is not None and a.std > 10) for a in data.inputs))
+    ev = [Evidence(f"saturated fraction of {n}: first probe -> last probes", observed=f"{a:.2f} -> {b:.2f}",
+                   expected="< 0.5") for n, a, b in sat[:3]]
+    if learned is not None:
+        ev.append(Evidence("did the run learn", observed=learned[1], expected="accuracy over the bar"))
+    yield Finding(f"{len(sat)} sigmoid/tanh layer(s) stayed saturated through the training "
+                  f"({', '.join(n for n, _, _ in sat[:3])}): their units pass almost no gradient and the run did "
+                  f"not learn.", cause="saturated-activation",
+                  also=["unnormalized-input"] if unscaled else ["bad-init"], severity="error", confidence=0.7,
+                  evidence=ev, locations=_layer_loc(rec, sat[0][0]))
