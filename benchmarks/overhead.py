@@ -138,6 +138,19 @@ def _torch_cnn():
     return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
+def _torch_epoch(model, opt, loss_fn, xt, yt, gen) -> None:
+    """One epoch of the plain loop every PyTorch measurement times."""
+    import torch
+
+    perm = torch.randperm(len(xt), generator=gen)
+    for i in range(0, len(xt), BATCH):
+        idx = perm[i:i + BATCH]
+        opt.zero_grad()
+        loss = loss_fn(model(xt[idx]), yt[idx])
+        loss.backward()
+        opt.step()
+
+
 def torch_steady(x, y, pairs: int, control: bool = False) -> dict:
     """Two identical seeded models in one process, trained one epoch at a time, alternating; the second is
     under one ``watch()`` for the whole measurement, like one long run (``control``: neither is). The plain
@@ -155,13 +168,7 @@ def torch_steady(x, y, pairs: int, control: bool = False) -> dict:
 
     def epoch(model, opt, gen):
         t0, c0 = time.perf_counter(), time.process_time()
-        perm = torch.randperm(len(xt), generator=gen)
-        for i in range(0, len(xt), BATCH):
-            idx = perm[i:i + BATCH]
-            opt.zero_grad()
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
+        _torch_epoch(model, opt, loss_fn, xt, yt, gen)
         return time.perf_counter() - t0, time.process_time() - c0
 
     ctx = contextlib.nullcontext()
@@ -204,13 +211,7 @@ def torch_whole(x, y, epochs: int, watched: bool, per_epoch: list | None = None)
     with ctx:
         for _ in range(epochs):
             te = time.perf_counter()
-            perm = torch.randperm(len(xt), generator=gen)
-            for i in range(0, len(xt), BATCH):
-                idx = perm[i:i + BATCH]
-                opt.zero_grad()
-                loss = loss_fn(model(xt[idx]), yt[idx])
-                loss.backward()
-                opt.step()
+            _torch_epoch(model, opt, loss_fn, xt, yt, gen)
             if per_epoch is not None:
                 per_epoch.append(time.perf_counter() - te)
     return time.perf_counter() - t0
