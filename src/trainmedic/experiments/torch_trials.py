@@ -49,7 +49,7 @@ from ..recording import Recording
 from ..rules import _facts as F
 from ..rules.static import LR_RANGES
 from .preflight import _n
-from .trials import MIN_SAMPLES, TrialData, _r, score_outputs, split_sample, verdict
+from .trials import MIN_SAMPLES, TrialData, _r, score_outputs, split_sample, try_candidates
 
 DEFAULT_STEPS = 200
 DEFAULT_BATCH = 32
@@ -580,37 +580,7 @@ def _run(watcher, rec: Recording, causes: list[str], start: float, budget_s: flo
             meta["skipped"][cause] = f"time budget ({budget_s:g} s) used up"
             continue
         share = left() / max(1, len(plans) - i)
-        t_cause = time.perf_counter()
-        results = []
-        for cand in cands:
-            spent = time.perf_counter() - t_cause
-            est = statistics.median(times) if times else 3.0
-            if any(r[3] for r in results):
-                break
-            if results and (spent + est > share or left() < est):
-                break
-            try:
-                after = dict(run_arm(cand.arm))
-            except Exception as e:
-                msg = str(e).splitlines()[0][:160] if str(e) else ""
-                results.append((cand, None, False, False, f"failed: {type(e).__name__}: {msg}", -math.inf))
-                continue
-            ok, margin, gain = verdict(data, before, after)
-            results.append((cand, after, True, ok, margin, gain))
-        seconds = round(time.perf_counter() - t_cause, 3)
-        meta["per_cause_s"][cause] = seconds
-        ran = [r for r in results if r[1] is not None]
-        if not ran:
-            meta["skipped"][cause] = "; ".join(f"{r[0].text}: {r[4]}" for r in results) or "no trial ran"
-            continue
-        cand, after, _, ok, margin, _ = max(ran, key=lambda r: (r[3], r[5]))
-        after = dict(after)
-        after["kind"] = cand.kind
-        after["candidates"] = [{"fix": r[0].text, "kind": r[0].kind, "verified": r[3],
-                                "final_metric": r[1]["final_metric"] if r[1] else None,
-                                **({"error": r[4]} if r[1] is None else {})} for r in results]
-        rec.trials.append(Trial(cause=cause, fix=cand.text, verified=ok, before=dict(before), after=after,
-                                margin=margin, seconds=seconds, note=cand.note or ""))
-
+        try_candidates(rec, meta, data, cause, cands, share, left, times,
+                       lambda cand: (before, dict(run_arm(cand.arm))), lambda cand: cand.note)
 
 __all__ = ["run_torch_trials"]

@@ -328,6 +328,19 @@ def _run(model, rec: Recording, causes: list[str], start: float, budget_s: float
             times.append(baselines[key]["seconds"])
         return baselines[key], fresh
 
+    def attempt(fix: Fix) -> tuple[dict, dict]:
+        before, fresh = baseline_for(fix)
+        key = (fix.text, fix.baseline is None)
+        if key not in tried:  # the same change proposed for two causes is trained once
+            cand = setup.copy()
+            fix.apply(cand)
+            tried[key] = train_and_score(cand, data, steps, bs, seed)
+            times.append(tried[key]["seconds"])
+        after = dict(tried[key])
+        if fix.baseline is not None and fresh:
+            after["seconds_baseline"] = before["seconds"]
+        return before, after
+
     for i, cause in enumerate(causes):
         fixes = candidate_fixes(cause, ctx, limit=max_candidates)
         if not fixes:
@@ -338,51 +351,51 @@ def _run(model, rec: Recording, causes: list[str], start: float, budget_s: float
             meta["skipped"][cause] = f"time budget ({budget_s:g} s) used up"
             continue
         share = left() / max(1, len(causes) - i)
-        t_cause = time.perf_counter()
-        results = []
-        for fix in fixes:
-            spent = time.perf_counter() - t_cause
-            est = statistics.median(times) if times else 3.0
-            if any(r[3] for r in results):
-                break  # candidates come most likely first: the first verified one is kept
-            if results and (spent + est > share or left() < est):
-                break
-            try:
-                before, fresh = baseline_for(fix)
-                key = (fix.text, fix.baseline is None)
-                if key not in tried:  # the same change proposed for two causes is trained once
-                    cand = setup.copy()
-                    fix.apply(cand)
-                    tried[key] = train_and_score(cand, data, steps, bs, seed)
-                    times.append(tried[key]["seconds"])
-                after = dict(tried[key])
-            except NotApplicable as e:
-                results.append((fix, None, None, False, f"not applicable: {e}", -math.inf))
-                continue
-            except Exception as e:
-                msg = str(e).splitlines()[0][:160] if str(e) else ""
-                results.append((fix, None, None, False, f"failed: {type(e).__name__}: {msg}", -math.inf))
-                continue
-            ok, margin, gain = verdict(data, before, after)
-            if fix.baseline is not None and fresh:
-                after["seconds_baseline"] = before["seconds"]
-            results.append((fix, before, after, ok, margin, gain))
-        seconds = round(time.perf_counter() - t_cause, 3)
-        meta["per_cause_s"][cause] = seconds
-        ran = [r for r in results if r[2] is not None]
-        if not ran:
-            meta["skipped"][cause] = "; ".join(f"{r[0].text}: {r[4]}" for r in results) or "no trial ran"
-            continue
-        best = max(ran, key=lambda r: (r[3], r[5]))
-        fix, before, after, ok, margin, _ = best
-        after = dict(after)
-        after["kind"] = fix.kind
-        after["candidates"] = [{"fix": r[0].text, "kind": r[0].kind, "verified": r[3],
-                                "final_metric": r[2]["final_metric"] if r[2] else None,
-                                **({"error": r[4]} if r[2] is None else {})} for r in results]
-        rec.trials.append(Trial(cause=cause, fix=fix.text, verified=ok, before=before, after=after,
-                                margin=margin, seconds=seconds, note=fix.diff or ""))
+        try_candidates(rec, meta, data, cause, fixes, share, left, times, attempt, lambda fix: fix.diff)
     meta["seconds"] = round(time.perf_counter() - start, 3)
+
+
+def try_candidates(rec: Recording, meta: dict, data: TrialData, cause: str, candidates: list, share: float,
+                   left, times: list[float], attempt, note) -> None:
+    """Try one cause's candidate fixes (``.text``, ``.kind``), most likely first, within its time ``share``:
+    stop at the first verified one, or when the next would overrun the share or the budget (``left()``;
+    ``times`` are the trainings so far). ``attempt(candidate)`` trains it and returns the ``(before, after)``
+    scores (raising :class:`NotApplicable` or any error: not tried). The best candidate becomes the cause's
+    :class:`Trial` in ``rec`` (``note(candidate)``: its diff); used by the Keras and the PyTorch trials."""
+    t_cause = time.perf_counter()
+    results = []
+    for cand in candidates:
+        spent = time.perf_counter() - t_cause
+        est = statistics.median(times) if times else 3.0
+        if any(r[3] for r in results):
+            break  # candidates come most likely first: the first verified one is kept
+        if results and (spent + est > share or left() < est):
+            break
+        try:
+            before, after = attempt(cand)
+        except NotApplicable as e:
+            results.append((cand, None, None, False, f"not applicable: {e}", -math.inf))
+            continue
+        except Exception as e:
+            msg = str(e).splitlines()[0][:160] if str(e) else ""
+            results.append((cand, None, None, False, f"failed: {type(e).__name__}: {msg}", -math.inf))
+            continue
+        ok, margin, gain = verdict(data, before, after)
+        results.append((cand, before, after, ok, margin, gain))
+    seconds = round(time.perf_counter() - t_cause, 3)
+    meta["per_cause_s"][cause] = seconds
+    ran = [r for r in results if r[2] is not None]
+    if not ran:
+        meta["skipped"][cause] = "; ".join(f"{r[0].text}: {r[4]}" for r in results) or "no trial ran"
+        return
+    cand, before, after, ok, margin, _ = max(ran, key=lambda r: (r[3], r[5]))
+    after = dict(after)
+    after["kind"] = cand.kind
+    after["candidates"] = [{"fix": r[0].text, "kind": r[0].kind, "verified": r[3],
+                            "final_metric": r[2]["final_metric"] if r[2] else None,
+                            **({"error": r[4]} if r[2] is None else {})} for r in results]
+    rec.trials.append(Trial(cause=cause, fix=cand.text, verified=ok, before=dict(before), after=after,
+                            margin=margin, seconds=seconds, note=note(cand) or ""))
 
 
 def _lr_range(setup: KerasSetup, data: TrialData, rec: Recording, bs: int, seed: int):

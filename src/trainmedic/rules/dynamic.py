@@ -20,6 +20,7 @@ from ..findings import Evidence, Finding
 from ..recording import Recording
 from . import _facts as F
 from .registry import rule
+from .static import _input_scale_problem
 
 # Optimizers whose step is about lr per parameter whatever the gradient scale (Adam-like normalisation).
 ADAPTIVE = {"adam", "adamw", "adamax", "nadam", "radam", "rmsprop", "adagrad", "adadelta", "adafactor", "lion",
@@ -1223,9 +1224,7 @@ def saturated_during_training(rec: Recording):
         p = progress(rec)
         if p is None or not p.stalled:
             return
-    data = rec.facts.data
-    unscaled = bool(data and data.inputs and any((a.max is not None and abs(a.max) > 20) or
-                                                 (a.std is not None and a.std > 10) for a in data.inputs))
+    unscaled = _input_scale_problem(rec) is not None
     ev = [Evidence(f"saturated fraction of {n}: first probe -> last probes", observed=f"{a:.2f} -> {b:.2f}",
                    expected="< 0.5") for n, a, b in sat[:3]]
     if learned is not None:

@@ -350,6 +350,7 @@ class Watcher:
         # per-step flags, set once per step (the hooks run thousands of times: they read flags, not schedules)
         self._sched = True  # this step is scheduled: the heavier probes run
         self._check = False  # this step checks the zero_grad bookkeeping
+        self._busy = True  # this step's pre-hook reads the gradients (probed, checking or first steps)
         self._quiet = False  # the model's own layers need no forward hook this step
         self._quiet_ids: set[int] = set()
         self._last_lr: float | None = None
@@ -477,6 +478,7 @@ class Watcher:
         prev = self._sched if self._t_loop is not None else False
         self._sched = self._probe_due(self.step)
         self._check = self.step >= 1 and (self._sched or prev)
+        self._busy = self._sched or self._check or self.step < 4  # the step pre-hook reads the gradients
         self._quiet = self._order_done and not self._sched
         if self._active and self._fwd_mode != self._wanted_mode():
             self._guard("forward hooks", self._forward_hooks)
@@ -1134,7 +1136,7 @@ class Watcher:
         return _location(file, n) if n else None
 
     def _on_step_pre(self, optimizer, args, kwargs) -> None:
-        if self._sched or self._check or self.step < 4:
+        if self._busy:
             t = time.perf_counter()
             self._guard("step pre-hook", self._step_pre)
             self._own_s += time.perf_counter() - t
@@ -1147,7 +1149,7 @@ class Watcher:
         loss = self._guard("loss", self._step_loss)
         if not self.model.training:
             self._guard("eval mode", self._eval_mode, s)
-        if not (self._sched or self._check or s < 4):
+        if not self._busy:
             # between scheduled steps only the loss is kept (no device sync, no reduction)
             self._pending.append((s, loss, [], None, False))
             return
