@@ -40,6 +40,9 @@ class LayerFact:
     output_shape: list | None = None
     parametric: bool = False  # has weights that transform features (Dense, Conv, LSTM ...)
     location: Location | None = None
+    # where a setting of the layer was made, when not in the layer's own construction: "initializer" (the
+    # initializer object passed in), "regularizer", "trainable" (a later ``layer.trainable = False``)
+    set_at: dict[str, Location] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class LossFact:
     applies: str | None = None  # activation the loss applies itself (torch CrossEntropyLoss: softmax)
     given_as: str | None = None  # how the user wrote it: "'binary_crossentropy'", "BinaryCrossentropy(...)"
     location: Location | None = None
+    computed_at: Location | None = None  # a custom loss: the statement of the user's code that returns it
 
 
 @dataclass
@@ -139,6 +143,7 @@ class TrainingFacts:
     sample_weight: bool = False
     validation: bool = False
     location: Location | None = None
+    validation_origin: Location | None = None  # where the validation inputs were last assigned
 
 
 @dataclass

@@ -22,6 +22,7 @@ _SKIP = tuple({os.path.abspath(p) for p in (sysconfig.get_paths().get("stdlib", 
 _sites: "weakref.WeakKeyDictionary[Any, Location]" = weakref.WeakKeyDictionary()
 _by_id: dict[int, Location] = {}
 _events: dict[str, Location] = {}
+_settings: "weakref.WeakKeyDictionary[Any, dict[str, Location]]" = weakref.WeakKeyDictionary()
 
 
 def is_user_file(filename: str) -> bool:
@@ -43,9 +44,14 @@ def user_location(depth: int = 1) -> Location | None:
         if is_user_file(fn):
             line = frame.f_lineno
             code = linecache.getline(fn, line).strip() or None
-            return Location(file=os.path.relpath(fn) if _under_cwd(fn) else fn, line=line, code=code)
+            return Location(file=display_path(fn), line=line, code=code)
         frame = frame.f_back
     return None
+
+
+def display_path(fn: str) -> str:
+    """A user file as reports show it: relative to the working directory when under it."""
+    return os.path.relpath(fn) if _under_cwd(fn) else fn
 
 
 def _under_cwd(fn: str) -> bool:
@@ -88,18 +94,38 @@ def event_site(name: str) -> Location | None:
     return _events.get(name)
 
 
+def remember_setting(obj: Any, key: str, location: Location | None = None) -> None:
+    """Record where a setting of ``obj`` was changed after its creation (``layer.trainable = False``)."""
+    loc = location or user_location(2)
+    if loc is None:
+        return
+    try:
+        _settings.setdefault(obj, {})[key] = loc
+    except TypeError:
+        pass
+
+
+def setting_site(obj: Any, key: str) -> Location | None:
+    try:
+        return (_settings.get(obj) or {}).get(key)
+    except TypeError:
+        return None
+
+
 def clear() -> None:
     _sites.clear()
     _by_id.clear()
     _events.clear()
+    _settings.clear()
 
 
-def data_origin(call_site: Location | None, method: str = "fit") -> Location | None:
-    """Where the first argument of the ``method(...)`` call at ``call_site`` was last assigned.
+def data_origin(call_site: Location | None, method: str = "fit", keyword: str | None = None) -> Location | None:
+    """Where the data argument of the ``method(...)`` call at ``call_site`` was last assigned.
 
     Reads the user's source with ``ast``: for ``model.fit(x_train, y)`` at line 40 it returns the last
     ``x_train = ...`` (or augmented assignment, or a call statement that may change it in place:
-    ``rng.shuffle(x_train)``, ``x_train.sort()``) before line 40 in the same file, or None.
+    ``rng.shuffle(x_train)``, ``x_train.sort()``) before line 40 in the same file, or None. With ``keyword``
+    the argument is that keyword's value instead (``validation_data=(x_val, y_val)``: ``x_val``).
     """
     import ast
 
@@ -113,7 +139,12 @@ def data_origin(call_site: Location | None, method: str = "fit") -> Location | N
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method \
                 and node.lineno <= call_site.line <= (node.end_lineno or node.lineno):
-            arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "x"), None)
+            if keyword is None:
+                arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "x"), None)
+            else:
+                arg = next((k.value for k in node.keywords if k.arg == keyword), None)
+                if isinstance(arg, (ast.Tuple, ast.List)) and arg.elts:
+                    arg = arg.elts[0]
             if isinstance(arg, ast.Name):
                 name = arg.id
             break
@@ -135,9 +166,65 @@ def data_origin(call_site: Location | None, method: str = "fit") -> Location | N
                 targets.append(f.value)
         for t in targets:
             names = [n.id for n in ast.walk(t) if isinstance(n, ast.Name)]
-            if name in names and node.lineno < call_site.line and (best is None or node.lineno > best.lineno):
+            if name in names and (node.end_lineno or node.lineno) < call_site.line \
+                    and (best is None or node.lineno > best.lineno):
                 best = node
     if best is None:
         return None
     return Location(file=call_site.file, line=best.lineno,
                     code=linecache.getline(call_site.file, best.lineno).strip() or None)
+
+
+def returned_at(fn: Any) -> Location | None:
+    """The last ``return`` statement of a function in the user's code (where a custom loss is computed)."""
+    import ast
+    import inspect
+    import textwrap
+
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None or not is_user_file(code.co_filename):
+        return None
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    rets = [n for n in ast.walk(tree) if isinstance(n, ast.Return) and n.value is not None]
+    if not rets:
+        return None
+    line = first + max(r.lineno for r in rets) - 1
+    return Location(file=display_path(code.co_filename), line=line, code=linecache.getline(code.co_filename, line).strip() or None)
+
+
+def callers(loc: Location | None, limit: int = 2) -> list[Location]:
+    """When ``loc`` is inside a function of the user's file, the statements of that file that call the
+    function (``model.eval()`` inside ``def evaluate`` -> the lines calling ``evaluate(...)``)."""
+    import ast
+
+    if loc is None or not os.path.isfile(loc.file):
+        return []
+    try:
+        tree = ast.parse(open(loc.file, encoding="utf-8").read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return []
+    funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.lineno <= loc.line <= (n.end_lineno or n.lineno)]
+    if not funcs:
+        return []
+    fn = max(funcs, key=lambda n: n.lineno)  # the innermost
+    stmts = [n for n in ast.walk(tree) if isinstance(n, ast.stmt)
+             and not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While,
+                                    ast.If, ast.With, ast.Try))]
+    out: list[Location] = []
+    for st in sorted(stmts, key=lambda n: n.lineno):
+        if fn.lineno <= st.lineno <= (fn.end_lineno or fn.lineno):
+            continue
+        if any(isinstance(c, ast.Call) and ((isinstance(c.func, ast.Name) and c.func.id == fn.name)
+                                            or (isinstance(c.func, ast.Attribute) and c.func.attr == fn.name))
+               for c in ast.walk(st)):
+            out.append(Location(file=loc.file, line=st.lineno,
+                                code=linecache.getline(loc.file, st.lineno).strip() or None))
+            if len(out) >= limit:
+                break
+    return out

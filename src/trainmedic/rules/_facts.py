@@ -66,6 +66,12 @@ def loc(*items) -> list[Location]:
     return out
 
 
+def setting_loc(layers, key: str) -> list[Location]:
+    """Where a setting of these layers was made (the initializer object, ``layer.trainable = False``),
+    then the layers themselves: the first line is the one to change."""
+    return loc(*[l.set_at[key] for l in layers if key in (l.set_at or {})], *layers)
+
+
 def compile_loc(rec: Recording) -> list[Location]:
     return loc(rec.facts.loss)
 

@@ -341,4 +341,6 @@ def tiny_batch_diverges(rec: Recording):
                   cause=cause, also=also, severity="error", confidence=0.8,
                   evidence=_overfit_evidence(rec) + ([Evidence("target std", lab.std, "about 1")] if big_targets
                                                      else []),
-                  locations=F.loc(opt) if cause == "lr-too-high" else F.fit_loc(rec))
+                  locations=F.loc(opt) if cause == "lr-too-high" else
+                  F.loc(rec.facts.loss.computed_at, *F.fit_loc(rec)) if cause == "numerical-instability"
+                  else F.fit_loc(rec))

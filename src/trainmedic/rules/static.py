@@ -720,7 +720,8 @@ def over_regularization(rec: Recording):
     conf = _boost(rec, 0.65, up=0.85, down=0.4)
     yield Finding("Regularisation this strong keeps the network from fitting the data.",
                   cause="over-regularization", severity="error" if conf >= 0.7 else "warning", confidence=conf,
-                  evidence=ev + _overfit_evidence(rec), locations=F.loc(*(heavy + reg)),
+                  evidence=ev + _overfit_evidence(rec),
+                  locations=F.loc(*F.setting_loc(reg, "regularizer"), *heavy),
                   fix="Lower dropout to 0.1-0.5 and L2 factors to 1e-4..1e-2.")
 
 
@@ -886,7 +887,8 @@ def frozen_layers(rec: Recording):
         yield Finding("No layer of the model is trainable: fit cannot change anything.",
                       cause="frozen-parameters", severity="error", confidence=0.95,
                       evidence=[Evidence("trainable parameters", m.n_trainable, f"> 0 of {m.n_params}")],
-                      locations=F.loc(*frozen), fix="Make the layers trainable (layer.trainable = True) "
+                      locations=F.setting_loc(frozen, "trainable"),
+                      fix="Make the layers trainable (layer.trainable = True) "
                       "before compile.")
         return
     fresh = [l for l in frozen if l.init_std is not None and l.glorot_std
@@ -898,7 +900,8 @@ def frozen_layers(rec: Recording):
                       cause="frozen-parameters", severity="warning", confidence=conf,
                       evidence=[Evidence("frozen layers at initial weight scale",
                                          {l.name: round(l.init_std, 4) for l in fresh}, "pre-trained weights")],
-                      locations=F.loc(*fresh), fix="Remove trainable=False from layers trained from scratch.")
+                      locations=F.setting_loc(fresh, "trainable"),
+                      fix="Remove trainable=False from layers trained from scratch.")
 
 
 @rule("TM117", "weight-initialisation", ["bad-init"], "static")
@@ -937,7 +940,8 @@ def weight_initialisation(rec: Recording):
                       "of each layer stay identical.", cause="bad-init", severity="error",
                       confidence=_boost(rec, 0.8, up=0.92, down=0.5),
                       evidence=[Evidence("kernel std", {l.name: l.init_std for l in const}, "Glorot scale")],
-                      locations=F.loc(*const), fix="Use the default glorot_uniform (or he_normal) initialiser.")
+                      locations=F.setting_loc(const, "initializer"),
+                      fix="Use the default glorot_uniform (or he_normal) initialiser.")
     if big or small:
         layers = big + small
         gf = F.exp(rec, "gradient_flow")
@@ -951,7 +955,8 @@ def weight_initialisation(rec: Recording):
                       evidence=[Evidence("kernel std vs Glorot std",
                                          {l.name: [round(l.init_std, 4), round(l.glorot_std, 4)] for l in layers},
                                          "within a factor 5")] + _overfit_evidence(rec),
-                      locations=F.loc(*layers), fix="Use the default initialisers (he_normal for ReLU layers).")
+                      locations=F.setting_loc(layers, "initializer"),
+                      fix="Use the default initialisers (he_normal for ReLU layers).")
 
 
 @rule("TM118", "narrow-bottleneck", ["insufficient-capacity", "dying-relu"], "static")
@@ -1199,4 +1204,5 @@ def validation_overlaps_training(rec: Recording):
                   cause="validation-leak", severity="error" if frac >= 0.5 else "warning",
                   confidence=0.9 if frac >= 0.5 else 0.7,
                   evidence=[Evidence("validation rows identical to a training row", round(frac, 3), 0.0)],
-                  locations=F.fit_loc(rec), fix="Validate on samples held out from training.")
+                  locations=F.loc(*F.fit_loc(rec)[:1], rec.facts.training.validation_origin if rec.facts.training
+                                  else None), fix="Validate on samples held out from training.")

@@ -257,7 +257,7 @@ def eval_mode_training(rec: Recording) -> Iterator[Finding]:
                   cause="train-eval-mismatch", severity=severity, confidence=conf,
                   evidence=[Evidence("optimizer steps with model.training == False", f"{steps} of {total}", 0),
                             Evidence("modules that act differently in eval mode", mods, None)],
-                  locations=_locs(ev.get("locations") or [], ev.get("step_location")),
+                  locations=_locs(ev.get("locations") or [], ev.get("loop") or ev.get("step_location")),
                   fix="Call model.train() before the training loop and after every validation pass.")
 
 

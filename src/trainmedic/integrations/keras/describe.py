@@ -122,6 +122,11 @@ def describe_layer(layer) -> LayerFact:
     init = getattr(inner, "kernel_initializer", None)
     if init is not None:
         fact.init = type(init).__name__
+    for key, obj in (("initializer", init), ("regularizer", reg), ("trainable", layer)):
+        at = sites.setting_site(obj, "trainable") if key == "trainable" else sites.site_of(obj)
+        if at is not None and (fact.location is None or (at.file, at.line) != (fact.location.file,
+                                                                               fact.location.line)):
+            fact.set_at[key] = at
     try:
         fact.n_params = _count(layer.weights)
         fact.n_trainable = _count(layer.trainable_weights)
@@ -188,7 +193,9 @@ def canonical_loss(loss: Any) -> LossFact:
         fmod = getattr(loss, "__module__", "") or ""
         if fmod.startswith("keras") and fname.lower() in LOSS_ALIASES:
             return LossFact(name=LOSS_ALIASES[fname.lower()], from_logits=False, given_as=fname)
-        return LossFact(name="custom", given_as=fname, location=sites.site_of(loss))
+        code = loss if not isinstance(loss, type) and hasattr(loss, "__code__") else getattr(loss, "call", None)
+        return LossFact(name="custom", given_as=fname, location=sites.site_of(loss),
+                        computed_at=sites.returned_at(code) if code is not None else None)
     return LossFact(name="custom", given_as=repr(loss))
 
 

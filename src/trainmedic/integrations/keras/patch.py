@@ -74,6 +74,31 @@ class KerasPatcher:
         self._patch(Layer, "__init__", remembering)
         self._patch(BaseOptimizer, "__init__", remembering)
         self._patch(Loss, "__init__", remembering)
+        try:  # initializer and regularizer objects made in user code and passed to layers
+            from keras.src.initializers.initializer import Initializer
+            from keras.src.regularizers.regularizers import Regularizer
+
+            def remembering_new(original):
+                def __new__(cls, *args, **kwargs):
+                    obj = original(cls) if original is object.__new__ else original(cls, *args, **kwargs)
+                    if not internal():
+                        sites.remember(obj)
+                    return obj
+                return __new__
+
+            self._patch(Initializer, "__new__", remembering_new)
+            self._patch(Regularizer, "__new__", remembering_new)
+        except ImportError:
+            pass
+
+        def trainable_setter(original):
+            def fset(layer, value):
+                original.fset(layer, value)
+                if not value and not internal():
+                    sites.remember_setting(layer, "trainable")
+            return property(original.fget, fset, original.fdel, original.__doc__)
+
+        self._patch(Layer, "trainable", trainable_setter)
         patcher = self
 
         def make_compile(original):
@@ -193,6 +218,9 @@ class KerasPatcher:
                 s.recording.facts.data.origin = sites.data_origin(fit_site)
             if s.recording.facts.training is not None:
                 s.recording.facts.training.location = fit_site
+                if bound.get("validation_data") is not None:
+                    s.recording.facts.training.validation_origin = sites.data_origin(fit_site,
+                                                                                     keyword="validation_data")
             _validation_overlap(s.recording, x, bound.get("validation_data"))
             from ...engine import judge
 

@@ -168,9 +168,9 @@ def _loops(file: str) -> tuple[tuple[int, int], ...]:
                  if isinstance(n, (ast.For, ast.While, ast.AsyncFor)))
 
 
-def _enclosing_loop(file: str, line: int) -> int | None:
+def _enclosing_loop(file: str, line: int, outermost: bool = False) -> int | None:
     inside = [a for a, b in _loops(file) if a < line <= b]
-    return max(inside) if inside else None
+    return (min(inside) if outermost else max(inside)) if inside else None
 
 
 def _source_span(obj: Any) -> tuple[str, int, int] | None:
@@ -183,6 +183,20 @@ def _source_span(obj: Any) -> tuple[str, int, int] | None:
     if not file or not sites.is_user_file(file):
         return None
     return file, start, start + len(lines) - 1
+
+
+def _holds_row(data: Any, row) -> bool:
+    """Is ``row`` (a (1, ...) numpy array) one of the rows of ``data`` (a tensor or array, up to 20M values)?"""
+    try:
+        size = data.numel() if hasattr(data, "numel") else np.size(data)
+        if size > 20_000_000:
+            return False
+        a = _numpy(data, None) if hasattr(data, "detach") else np.asarray(data)
+        if a.shape[1:] != row.shape[1:]:
+            return False
+        return bool((a.reshape(len(a), -1) == row.reshape(1, -1)).all(axis=1).any())
+    except Exception:
+        return False
 
 
 def _first_tensor(x: Any):
@@ -840,6 +854,8 @@ class Watcher:
         self._act_outputs.clear()
         self._prev_layer = None
         if x is not None and not self._data_done:
+            if not self._x_rows:
+                self._guard("data origin", self._data_origin, x)
             self._guard("data", self._collect, self._x_rows, x)
         if x is not None and self.recording.facts.training.batch_size is None and x.dim() > 0:
             self.recording.facts.training.batch_size = int(x.shape[0])
@@ -1092,6 +1108,36 @@ class Watcher:
                 sum(len(r) for r in self._y_rows) >= self.sample_size:
             self._finish_data()
 
+    def _data_origin(self, x) -> None:
+        """Where the training inputs were last assigned: a tensor or array in the calling user frame with the
+        batch's feature shape and more rows than the batch (``X_train``, sliced into ``X_train[idx]``)."""
+        frame = _user_frame()
+        if frame is None or x.dim() == 0:
+            return
+        feat, rows = tuple(x.shape[1:]), int(x.shape[0])
+        names = []
+        for scope in (frame.f_locals, frame.f_globals):
+            for k, v in scope.items():
+                shape = getattr(v, "shape", None)
+                if k.startswith("_") or shape is None or not hasattr(v, "dtype") or k in names:
+                    continue
+                try:
+                    if len(shape) == x.dim() and tuple(shape[1:]) == feat and int(shape[0]) > rows:
+                        names.append(k)
+                except TypeError:
+                    continue
+        file, line = frame.f_code.co_filename, frame.f_lineno
+        scope = {**frame.f_globals, **frame.f_locals}
+        del frame
+        text = linecache.getline(file, line)
+        named = [k for k in names if re.search(r"\b%s\b" % re.escape(k), text)]  # model(X_train[idx])
+        if not named:  # a batch made on an earlier line: the candidate that holds its first row
+            first = _numpy(x, 1)
+            named = [k for k in names if _holds_row(scope[k], first)]
+        n = _assignment_line(file, line, named)
+        if n is not None:
+            self.recording.facts.data.origin = _location(file, n)
+
     def _pair(self, target) -> None:
         """Keep rows of the last forward's input with the target its loss received (the trials' sample)."""
         import torch
@@ -1126,13 +1172,14 @@ class Watcher:
             data.targets = [probes.label_facts(np.concatenate(self._y_rows))]
         self._x_rows, self._y_rows = [], []
 
-    def _loop_location(self) -> Location | None:
-        """The loop statement around the first ``backward()`` call (the user's batch loop)."""
+    def _loop_location(self, outermost: bool = False) -> Location | None:
+        """The loop statement around the first ``backward()`` call (the user's batch loop; with
+        ``outermost`` the outermost loop of that function, usually the epoch loop)."""
         loc = self._first_backward_loc
         if loc is None:
             return None
         file = os.path.abspath(loc.file)
-        n = _enclosing_loop(file, loc.line)
+        n = _enclosing_loop(file, loc.line, outermost)
         return _location(file, n) if n else None
 
     def _on_step_pre(self, optimizer, args, kwargs) -> None:
@@ -1447,8 +1494,11 @@ class Watcher:
             names = (self._frame_info[2] if self._frame_info else []) or ["model"]
             pat = r"(?:%s)\s*\.\s*(?:eval\s*\(\s*\)|train\s*\(\s*(?:False|mode\s*=\s*False)\s*\))" % \
                 "|".join(re.escape(n) for n in names)
+            found = self._search(pat, in_model=False, whole_file=True)
+            found += [c for l in found for c in sites.callers(l)]  # model.eval() inside def evaluate: its calls
             ev = self._event({"kind": "eval_mode", "step": s, "steps": 0, "modules": kinds,
-                              "locations": [_loc_dict(l) for l in self._search(pat, in_model=False, whole_file=True)],
+                              "locations": [_loc_dict(l) for l in found],
+                              "loop": _loc_dict(self._loop_location(outermost=True)),  # where model.train() goes
                               "step_location": _loc_dict(sites.user_location(1))})
         ev["steps"] += 1
 
