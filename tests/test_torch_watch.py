@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -272,7 +273,7 @@ def test_each_watcher_keeps_its_own_model_and_amp_scale_is_removed():
     assert w1.diagnosis.healthy and w2.diagnosis.healthy
 
 
-def _tiny_loop(steps, new_loss_module=False, **kw):
+def _tiny_loop(steps, new_loss_module=False, sleep_on_check=0.0, **kw):
     from torch.nn.modules import module as nn_module
 
     torch.manual_seed(0)
@@ -284,12 +285,15 @@ def _tiny_loop(steps, new_loss_module=False, **kw):
     with watch(model, opt, **kw) as medic:
         for s in range(steps):
             i = (s * 32) % 512
-            hooked[s] = (len(nn_module._global_forward_hooks), len(medic._grad_handles))
+            hooked[s] = (len(nn_module._global_forward_hooks), len(medic._grad_handles), len(model._forward_hooks),
+                         len(loss_fn._forward_hooks), len(model._forward_pre_hooks))
             opt.zero_grad()
             loss = (nn.CrossEntropyLoss() if new_loss_module else loss_fn)(model(x[i:i + 32]), y[i:i + 32])
             loss.backward()
             opt.step()
             losses.append(loss.item())
+            if sleep_on_check and medic._check and s > 64:
+                time.sleep(sleep_on_check)
     return medic, losses, hooked
 
 
@@ -307,11 +311,26 @@ def test_probe_budget_defers_scheduled_probes_after_the_early_ones():
         Watcher(nn.Linear(2, 1), torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1), max_overhead=0)
 
 
+def test_probe_budget_charges_the_whole_duration_of_busy_steps():
+    """A probed or checking step is charged all it took beyond a quiet step - not only the time inside the
+    watcher's hooks - so what the probes cost PyTorch counts too (here: a checking step made 200 ms slower)."""
+    every = 10
+    medic, _, _ = _tiny_loop(300, every=every, max_overhead=1.0)
+    assert len([s for s in medic.recording.signal("grad_norm/0").steps if s > 64]) >= 10  # cheap probes
+    slow, _, _ = _tiny_loop(300, every=every, max_overhead=1.0, sleep_on_check=0.2)
+    probed = slow.recording.signal("grad_norm/0").steps
+    assert [s for s in probed if s > 64] == [70]  # 200 ms charged after step 70: the budget is spent
+
+
 def test_between_probes_only_the_model_and_its_loss_are_hooked():
     medic, losses, hooked = _tiny_loop(40, every=10)
-    assert hooked[0] == (1, 2)  # first steps: every module, every parameter (4, two of them sentinels)
-    assert hooked[6] == (0, 0)  # quiet step: no global forward hook, no gradient hook beyond the sentinels
+    # first steps: every module, every parameter (4, two of them sentinels), the one-off first-forward hook
+    assert hooked[0] == (1, 2, 0, 0, 1)
+    # quiet step before the loss has been checked 3 times and the sample is in: the model and its loss module
+    assert hooked[6] == (0, 0, 1, 1, 0)
     assert hooked[10][0] == 1 and hooked[11][1] == 2  # a probed step, then the zero_grad check after it
+    # later quiet steps ('lean'): only the loss module's hook, for the loss value
+    assert hooked[25] == (0, 0, 0, 1, 0)
     assert medic.recording.signal("loss").values == pytest.approx(losses, rel=1e-6)
     # a loss module built anew each step: the watcher cannot hook it in advance, so it stays global
     medic, losses, hooked = _tiny_loop(40, every=10, new_loss_module=True)

@@ -370,10 +370,15 @@ class Watcher:
         self._last_lr: float | None = None
         self._grad_checks = 0
         # the time budget of the scheduled probes (``max_overhead``)
-        self._own_s = 0.0  # seconds spent in scheduled probes
+        self._own_s = 0.0  # seconds charged to probed and checking steps since the budget began
         self._t_loop: float | None = None  # when the watched loop began
-        self._t_budget: float | None = None  # when the probe budget began (after step 64)
-        self._own_before = 0.0  # probe seconds before that
+        self._budget_steps: int | None = None  # steps since the probe budget began (after step 64)
+        self._ref_step = 0.0  # the reference step time: the median of the last quiet steps' durations
+        self._t_mark: float | None = None  # when the last step ended
+        self._quiet_took: list[float] = []  # durations of the last quiet steps
+        self._lean = False  # quiet step with only the loss module hooked
+        self._first_fwd_handle = None
+        self._loss_shared = False  # the loss module also took inputs that were not this model's output
         self._deferred = False  # a scheduled probe waits for the budget
         self._was_sched = False  # the step just finished was probed
         self.probed_steps = 0
@@ -469,17 +474,38 @@ class Watcher:
         """True on the steps where the heavier probes run: every ``every`` steps and 0, 1, 2, 4, 8, ..."""
         return step % self.every == 0 or (self.early and (step & (step - 1)) == 0)
 
+    def _charge(self) -> None:
+        """Time the step that just ended (from the previous step's end): a quiet step's duration feeds the
+        reference step time (the median of the last 15 quiet steps); a probed or checking step is charged
+        what it took beyond the reference. So the probes' whole cost counts - the hooks' own time and what
+        they cost PyTorch (every layer's hooked call, a gradient hook per parameter) - not only the time
+        inside trainmedic's code; and pauses between steps (an evaluation, another model) do not."""
+        now = time.perf_counter()
+        last, self._t_mark = self._t_mark, now
+        if last is None:
+            return
+        took = now - last
+        if self._sched or self._check:
+            if self._budget_steps is not None:
+                self._own_s += max(took - self._ref_step, 0.0)
+        else:
+            self._quiet_took.append(took)
+            if len(self._quiet_took) > 15:
+                del self._quiet_took[0]
+            self._ref_step = sorted(self._quiet_took)[len(self._quiet_took) // 2]
+        if self._budget_steps is not None:
+            self._budget_steps += 1
+
     def _probe_due(self, step: int) -> bool:
-        """Whether step ``step`` is probed: a scheduled step (or one deferred before it), unless the probes
-        since step 64 have cost more than ``max_overhead`` of the loop's time since then; steps up to 64
-        always are (the early log-spaced probes read the run's start)."""
+        """Whether step ``step`` is probed: a scheduled step (or one deferred before it), unless the probed
+        and checking steps since step 64 have cost more than ``max_overhead`` of that many reference steps
+        (see :meth:`_charge`); steps up to 64 always are (the early log-spaced probes read the run's start)."""
         if not (self._deferred or self.scheduled(step)):
             return False
         if self.max_overhead is not None and step > 64:
-            if self._t_budget is None:  # the budget counts from here: the early probes are not charged
-                self._t_budget, self._own_before = time.perf_counter(), self._own_s
-            own = self._own_s - self._own_before
-            if own > self.max_overhead * max(time.perf_counter() - self._t_budget - own, 0.0):
+            if self._budget_steps is None:  # the budget counts from here: the early probes are not charged
+                self._budget_steps, self._own_s = 0, 0.0
+            if self._own_s > self.max_overhead * self._budget_steps * self._ref_step:
                 self._deferred = True
                 return False
         self._deferred = False
@@ -494,6 +520,7 @@ class Watcher:
         self._check = self.step >= 1 and (self._sched or prev)
         self._busy = self._sched or self._check or self.step < 4  # the step pre-hook reads the gradients
         self._quiet = self._order_done and not self._sched
+        self._lean = self._quiet and not self._check and self._wanted_mode() == "lean"
         if self._active and self._fwd_mode != self._wanted_mode():
             self._guard("forward hooks", self._forward_hooks)
         if self._active and bool(self._grad_handles) != (self._check or self.step < 4):
@@ -511,10 +538,17 @@ class Watcher:
                                   for pid in self._trainable if pid not in self._sentinels]
 
     def _wanted_mode(self) -> str:
-        """'local' (hooks on the model and its loss module only) on quiet steps once the loss is known and
-        always computed by the same module (or functionally); else 'global' (every module's forward)."""
+        """'lean' on quiet steps once everything but the loss value is known (the loss module's own hook
+        only, or no forward hook for a functional loss); 'local' (hooks on the model and its loss module) on
+        quiet steps once the loss is known and always computed by the same module (or functionally); else
+        'global' (every module's forward)."""
         known = self.loss_module is not None or self.loss_functional is not None
-        return "local" if self._quiet and known and not self._loss_unstable and self._n_backward >= 2 else "global"
+        if not (self._quiet and known and not self._loss_unstable and self._n_backward >= 2):
+            return "global"
+        if not self._check and not self._loss_shared and self._data_done and self._loss_checks >= 3 \
+                and not (self.keep_init and self._pair_rows < self.sample_size):
+            return "lean"
+        return "local"
 
     def _forward_hooks(self) -> None:
         """Install the forward hooks of the wanted mode: the global module hook sees every module (layers on
@@ -527,6 +561,9 @@ class Watcher:
         new = []
         if mode == "global":
             new.append(nn_module.register_module_forward_hook(self._on_forward, with_kwargs=True))
+        elif mode == "lean":
+            if self.loss_module is not None:
+                new.append(self.loss_module.register_forward_hook(self._on_lean_loss, with_kwargs=True))
         else:
             new.append(self.model.register_forward_hook(self._on_forward, with_kwargs=True))
             if self.loss_module is not None:
@@ -624,12 +661,16 @@ class Watcher:
         self._active = True
         if not self._redescribed:
             self._param_ids = {id(p) for p in model.parameters()}
-            self._handles.append(model.register_forward_pre_hook(self._on_first_forward))
+            self._first_fwd_handle = model.register_forward_pre_hook(self._on_first_forward)
+            self._handles.append(self._first_fwd_handle)
 
     def _on_first_forward(self, module, args) -> None:
         """Before the model's first forward: if its parameters changed since the watcher was set up (a layer
         replaced after the optimizer was built: ``model.fc = nn.Linear(...)``), describe the model again, as
         it trains. Runs once."""
+        h, self._first_fwd_handle = self._first_fwd_handle, None
+        if h is not None:  # runs once: a pre-hook left in place is a cost of every forward
+            h.remove()
         if not self._redescribed:
             self._guard("re-describe", self._redescribe)
         return None
@@ -727,7 +768,8 @@ class Watcher:
     def _before_backward(self, t) -> tuple:
         needed = self._n_backward == 0 or self._check or self._checking_loss()
         loc = sites.user_location() if needed else self._backward_loc
-        value = _unscaled(t) if t.numel() == 1 else None
+        covered = len(self._module_losses) == self._backwards_since + 1  # this backward's loss module value
+        value = _unscaled(t) if not covered and t.numel() == 1 else None
         found = None
         if len(self._module_losses) <= self._backwards_since and t.grad_fn is not None \
                 and (self._checking_loss() or self.recording.facts.loss is None):
@@ -799,12 +841,19 @@ class Watcher:
     def _on_forward(self, module, args, kwargs, output) -> None:
         if not self._active or (self._quiet and id(module) in self._quiet_ids):
             return
-        if self._quiet:
-            self._guard("forward hook", self._forward, module, args, kwargs, output)
-        else:
-            t = time.perf_counter()
-            self._guard("forward hook", self._forward, module, args, kwargs, output)
-            self._own_s += time.perf_counter() - t
+        self._guard("forward hook", self._forward, module, args, kwargs, output)
+
+    def _on_lean_loss(self, module, args, kwargs, output) -> None:
+        """The loss module's hook in 'lean' mode (quiet steps, everything but the loss already known): keep
+        the loss value, nothing else. The model's own hooks are off; the loss module was seen to take the
+        model's output on every checked step."""
+        if not self._lean:
+            return self._on_forward(module, args, kwargs, output)
+        try:
+            if output.requires_grad and output.numel() == 1:
+                self._module_losses.append(output.detach())
+        except Exception as e:  # never break the user's training
+            self._warn("loss", e)
 
     def _forward(self, module, args, kwargs, output) -> None:
         import torch
@@ -945,9 +994,11 @@ class Watcher:
             return
         inp = args[0] if len(args) > 0 else kwargs.get("input")
         if not self._from_model(inp):
+            if module is self.loss_module:
+                self._loss_shared = True  # the same module computes another model's loss: never lean
             return  # a loss of another model
         if output.numel() == 1:
-            self._module_losses.append(output.detach().reshape(()))
+            self._module_losses.append(output.detach())
         target = args[1] if len(args) > 1 else kwargs.get("target")
         if self.loss_module is not None and module is not self.loss_module:
             self._loss_unstable = True  # a second loss module, or a new one each step: stay global
@@ -1183,12 +1234,7 @@ class Watcher:
         return _location(file, n) if n else None
 
     def _on_step_pre(self, optimizer, args, kwargs) -> None:
-        if self._busy:
-            t = time.perf_counter()
-            self._guard("step pre-hook", self._step_pre)
-            self._own_s += time.perf_counter() - t
-        else:
-            self._guard("step pre-hook", self._step_pre)
+        self._guard("step pre-hook", self._step_pre)
 
     def _step_pre(self) -> None:
         s = self.step
@@ -1235,7 +1281,7 @@ class Watcher:
             return None
         if len(vals) == 1:
             return vals[0] if isinstance(vals[0], torch.Tensor) else torch.tensor(float(vals[0]))
-        return torch.stack([v.float().cpu() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+        return torch.stack([v.float().cpu().reshape(()) if isinstance(v, torch.Tensor) else torch.tensor(float(v))
                             for v in vals]).mean()
 
     def _step_grads(self, s: int, opt_ids: set[int]) -> tuple[list[int], Any]:
@@ -1271,7 +1317,7 @@ class Watcher:
         pending, self._pending = self._pending, []
         rec = self.recording
         losses = [p[1] for p in pending if p[1] is not None]
-        lv = iter(torch.stack([l.float().cpu() for l in losses]).tolist() if losses else [])
+        lv = iter(torch.stack([l.float().cpu().reshape(()) for l in losses]).tolist() if losses else [])
         norms_all = [p[3].cpu() for p in pending if p[3] is not None]
         nv_all = iter(torch.cat(norms_all).tolist() if norms_all else [])
         for s, loss, pids, norms, probed in pending:
@@ -1333,16 +1379,14 @@ class Watcher:
         self._snapshot = snap
 
     def _on_step_post(self, optimizer, args, kwargs) -> None:
-        t = time.perf_counter()
         if self._snapshot is not None:
             self._guard("weights", self._update_ratios)
+        self._charge()
         self._was_sched = self._sched
         self.step += 1
         self._set_flags()
         if self._check:  # what p.grad holds after the step: if the next backward finds it, it was not cleared
             self._guard("zero_grad", self._remember_step_grads)
-        if self._was_sched or self._check:
-            self._own_s += time.perf_counter() - t
         self.recording.run["steps"] = self.step
         self._backwards_since = 0
         self._backward_vals, self._module_losses, self._logged = [], [], []
