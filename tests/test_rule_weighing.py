@@ -7,19 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 from trainmedic import Recording, judge
-from trainmedic.facts import (DataFacts, LayerFact, ModelFacts, SetupFacts, TrainingFacts)
+from trainmedic.facts import (ArrayFacts, DataFacts, LayerFact, ModelFacts, SetupFacts, TrainingFacts)
 from trainmedic.probes import label_facts
 from trainmedic.rules import _facts as F
 
 
 def rec_with(labels, acc=None, val_acc=None, epoch_loss=None, val_loss=None, class_weight=False, n_trainable=1000,
-             validation=False) -> Recording:
+             validation=False, input_shape=None) -> Recording:
     rec = Recording(facts=SetupFacts(
         model=ModelFacts(framework="keras", layers=[LayerFact("d", "Dense", units=16, activation="relu",
                                                               parametric=True)],
                          n_params=n_trainable, n_trainable=n_trainable),
         data=DataFacts(n_samples=len(labels), sample_size=len(labels), targets=[label_facts(np.asarray(labels))]),
         training=TrainingFacts(class_weight=class_weight, validation=validation)))
+    if input_shape is not None:
+        rec.facts.data.inputs = [ArrayFacts(dtype="float32", shape=list(input_shape))]
     for name, vals in (("accuracy", acc), ("val_accuracy", val_acc), ("epoch_loss", epoch_loss),
                        ("val_loss", val_loss)):
         for i, v in enumerate(vals or []):
@@ -77,6 +79,16 @@ def test_memorised_tiny_set_is_a_note_only_without_validation_and_with_many_para
     assert f.severity == "info" and f.cause == "overfitting" and d.status == "healthy"
     assert not codes(rec_with([0, 1, 2] * 14, n_trainable=150, **kw), "TM313")[0]  # a small model
     assert not codes(rec_with([0, 1, 2] * 14, n_trainable=80_000, validation=True, **kw), "TM313")[0]
+
+
+def test_memorised_set_with_no_more_examples_than_features_is_a_cause():
+    kw = dict(acc=[0.5, 0.9, 1.0, 1.0], epoch_loss=[1.1, 0.3, 0.01, 0.002], n_trainable=80_000)
+    (f,), d = codes(rec_with([0, 1, 2] * 14, input_shape=(42, 60), **kw), "TM313")  # 42 vectors of 60 features
+    assert f.severity == "warning" and d.causes[0].id == "overfitting"
+    (f,), d = codes(rec_with([0, 1, 2] * 14, input_shape=(42, 8), **kw), "TM313")  # more examples than features
+    assert f.severity == "info" and d.status == "healthy"
+    (f,), d = codes(rec_with([0, 1, 2] * 14, input_shape=(42, 16, 16, 3), **kw), "TM313")  # images: not vectors
+    assert f.severity == "info" and d.status == "healthy"
 
 
 def test_a_loss_curve_does_not_name_the_learning_rate_while_an_output_cause_stands():

@@ -1138,8 +1138,11 @@ def memorised(rec: Recording):
     What it detects:
     A training set with hundreds of parameters per example, a training loss driven to under 2% of its
     start (training accuracy 1.0 for classification), and no validation data to show what that is worth.
-    Reported as a note, not a cause: an easy task learned perfectly looks the same until data the network
-    has not seen is scored.
+    Reported as a note, not a cause (an easy task learned perfectly looks the same until data the network
+    has not seen is scored) - unless the examples are feature vectors and there are no more of them than
+    features: then any labelling of them can be fitted exactly (Cover's theorem: n <= d points in general
+    position are linearly separable in every way), so a perfect fit proves nothing and memorisation is
+    certain.
 
     Why training fails:
     With far more parameters than examples the network stores the training set instead of learning the
@@ -1147,7 +1150,7 @@ def memorised(rec: Recording):
     data nothing in the run shows it.
 
     Evidence:
-    Training samples, parameters, the training loss first -> last, the training accuracy.
+    Training samples, parameters, input features, the training loss first -> last, the training accuracy.
 
     Fix:
     More training data (or use all of it), a smaller model, regularisation, and always a validation split
@@ -1174,13 +1177,21 @@ def memorised(rec: Recording):
     accs = next((v for k in ACCURACY_KEYS for v in [_series(rec, k)[1]] if v), [])
     if accs and accs[-1] < 0.999:
         return
+    shape = d.inputs[0].shape if d.inputs and len(d.inputs) == 1 else None
+    features = int(shape[1]) if shape and len(shape) == 2 else None  # feature vectors, not images or sequences
+    separable = features is not None and d.n_samples <= features
+    why = (f" With {d.n_samples} examples of {features} features, any labelling of them can be fitted exactly."
+           if separable else "")
     yield Finding(f"{d.n_samples} training examples for {m.n_trainable} trainable parameters ({ratio:.0f} per "
                   f"example): the training loss fell to {el[-1]:.3g} ({100 * el[-1] / start:.1f}% of its start) and "
-                  "no validation data checks what was learned - the network has room to memorise the training set.",
-                  cause="overfitting", severity="info", confidence=0.4,
+                  "no validation data checks what was learned - the network has room to memorise the training set."
+                  + why, cause="overfitting", severity="warning" if separable else "info",
+                  confidence=0.6 if separable else 0.4,
                   evidence=[Evidence("trainable parameters per training example", round(ratio), "< 200"),
                             Evidence("training loss start -> end", f"{start:.4g} -> {el[-1]:.3g}"),
-                            Evidence("validation data", "none", "validation_split or validation_data")],
+                            Evidence("validation data", "none", "validation_split or validation_data")]
+                  + ([Evidence("training examples vs input features", f"{d.n_samples} <= {features}",
+                               "many more examples than features")] if separable else []),
                   locations=F.fit_loc(rec),
                   fix="Train on more data (or all of it), shrink the model, and validate (validation_split=0.2 "
                       "with EarlyStopping).")
