@@ -55,6 +55,9 @@ def test_broken_script_exit_1_with_cause_and_line(tmp_path):
     top = report["causes"][0]
     assert top["id"] == "output-activation-mismatch"
     assert {"file": "train.py", "line": 15} == {k: top["locations"][0][k] for k in ("file", "line")}
+    # the fix trial runs after the run's patches are undone: copies of the model still build and train
+    assert top["fix"]["verified"] is True, top["fix"]
+    assert not report["run"].get("warnings"), report["run"]["warnings"]
     assert report["run"]["framework"] == "keras" and report["run"]["exit_status"] == 0
     assert report["timing"]["diagnosed_at_s"] is not None
 

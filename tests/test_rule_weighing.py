@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from trainmedic import Recording, judge
-from trainmedic.facts import (ArrayFacts, DataFacts, LayerFact, ModelFacts, SetupFacts, TrainingFacts)
+from trainmedic.facts import (ArrayFacts, DataFacts, LayerFact, LossFact, ModelFacts, SetupFacts, TrainingFacts)
 from trainmedic.probes import label_facts
 from trainmedic.rules import _facts as F
 
@@ -43,6 +43,26 @@ def test_training_learned_needs_the_last_epochs_and_validation_over_the_bar():
     assert F.training_learned(rec_with(IMBALANCED, acc=[0.95, 0.99, 0.995], val_acc=[0.95, 0.95, 0.95]))[0] is False
     assert F.training_learned(rec_with([0, 1] * 50, epoch_loss=[1.0, 0.1]))[0] is True  # loss: a fifth of start
     assert F.training_learned(rec_with([0, 1] * 50)) is None
+
+
+def test_a_regression_learned_only_when_it_explains_most_of_the_targets_variance():
+    y = np.random.default_rng(0).normal(2000, 900, 500)  # raw targets: variance about 810 000
+    var = float(np.var(y))
+
+    def learned(losses):
+        rec = rec_with(y, epoch_loss=losses)
+        rec.facts.loss = LossFact(name="mse")
+        return F.training_learned(rec)[0]
+
+    # from 4.8M (predicting ~0) down to the variance: only the mean was learned (R^2 0)
+    assert learned([4.8e6, 2e6, 1.0 * var]) is False
+    assert learned([4.8e6, 1e6, 0.1 * var]) is True  # R^2 0.9
+    assert learned([4.8e6, 4.0e6, 0.3 * var]) is True
+    # standardised targets: the old rule (a fifth of the start) and the variance agree
+    z = (y - y.mean()) / y.std()
+    rec = rec_with(z, epoch_loss=[1.2, 0.3, 0.1])
+    rec.facts.loss = LossFact(name="mse")
+    assert F.training_learned(rec)[0] is True
 
 
 def test_class_imbalance_is_a_cause_unless_the_run_beat_the_majority_rate():

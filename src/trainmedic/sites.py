@@ -197,6 +197,38 @@ def returned_at(fn: Any) -> Location | None:
     return Location(file=display_path(code.co_filename), line=line, code=linecache.getline(code.co_filename, line).strip() or None)
 
 
+def assignment_of(obj: Any) -> Location | None:
+    """Where ``obj`` was assigned to the name it has in the innermost user frame: ``init = Constant(0.05)``
+    for the ``init`` passed on a later line (the last such assignment before that frame's line), or None."""
+    import ast
+
+    frame = sys._getframe(1)
+    while frame is not None and not is_user_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    names = {k for scope in (frame.f_locals, frame.f_globals) for k, v in scope.items() if v is obj}
+    file, line = frame.f_code.co_filename, frame.f_lineno
+    del frame
+    if not names or not os.path.isfile(file):
+        return None
+    try:
+        tree = ast.parse(open(file, encoding="utf-8").read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    best = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and (node.end_lineno or node.lineno) < line:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(n, ast.Name) and n.id in names for t in targets for n in ast.walk(t)) \
+                    and (best is None or node.lineno > best.lineno):
+                best = node
+    if best is None:
+        return None
+    return Location(file=display_path(file), line=best.lineno,
+                    code=linecache.getline(file, best.lineno).strip() or None)
+
+
 def callers(loc: Location | None, limit: int = 2) -> list[Location]:
     """When ``loc`` is inside a function of the user's file, the statements of that file that call the
     function (``model.eval()`` inside ``def evaluate`` -> the lines calling ``evaluate(...)``)."""

@@ -149,8 +149,10 @@ def training_learned(rec: Recording) -> tuple[bool, str] | None:
     """Did the user's training itself clearly learn? (verdict, what shows it), None when nothing says.
 
     Classification with a recorded training accuracy: the accuracy of the last two epochs (and the validation
-    accuracy, when recorded) closes at least 60% of the gap between the majority-class rate and 1. Otherwise: the last epoch loss is at most a fifth of the loss
-    at the start (the pre-flight initial loss, else the first recorded one). Static suspicions (an odd
+    accuracy, when recorded) closes at least 60% of the gap between the majority-class rate and 1. Otherwise:
+    the last epoch loss is at most a fifth of the loss at the start (the pre-flight initial loss, else the
+    first recorded one) and, for a single-output MSE regression, at most 40% of the targets' variance (what
+    predicting their mean scores). Static suspicions (an odd
     architecture, unscaled features) are weighed by this, as an expert would: a set-up that trains well is
     not why a network does not learn."""
     chance = majority_rate(rec)
@@ -174,4 +176,13 @@ def training_learned(rec: Recording) -> tuple[bool, str] | None:
         start = vals[0]
     if start <= 0:
         return None
+    lab = label(rec)
+    if loss_name(rec) == "mse" and lab is not None and lab.kind == "regression" and lab.std \
+            and (len(lab.shape) == 1 or (len(lab.shape) == 2 and lab.shape[1] == 1)):
+        # regression: the baseline is predicting the mean (MSE = the targets' variance); learned means
+        # explaining at least 60% of it (R^2 >= 0.6), whatever the loss was at the start
+        var = lab.std ** 2
+        r2 = 1 - vals[-1] / var
+        return vals[-1] <= 0.2 * start and r2 >= 0.6, \
+            f"training loss {start:.4g} -> {vals[-1]:.4g} (target variance {var:.4g}: R^2 {r2:.2f}, bar 0.6)"
     return vals[-1] <= 0.2 * start, f"training loss {start:.4g} -> {vals[-1]:.4g}"

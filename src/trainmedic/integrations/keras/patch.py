@@ -74,22 +74,25 @@ class KerasPatcher:
         self._patch(Layer, "__init__", remembering)
         self._patch(BaseOptimizer, "__init__", remembering)
         self._patch(Loss, "__init__", remembering)
-        try:  # initializer and regularizer objects made in user code and passed to layers
-            from keras.src.initializers.initializer import Initializer
-            from keras.src.regularizers.regularizers import Regularizer
+        def remembering_get(original):
+            def get(identifier):
+                # a layer resolving the initializer/regularizer object it was given: where the user made it
+                if identifier is not None and not isinstance(identifier, (str, dict)) and not internal() \
+                        and sites.site_of(identifier) is None:
+                    try:
+                        at = sites.assignment_of(identifier)
+                        if at is not None:
+                            sites.remember(identifier, at)
+                    except Exception:  # never break the user's script
+                        pass
+                return original(identifier)
+            return get
 
-            def remembering_new(original):
-                def __new__(cls, *args, **kwargs):
-                    obj = original(cls) if original is object.__new__ else original(cls, *args, **kwargs)
-                    if not internal():
-                        sites.remember(obj)
-                    return obj
-                return __new__
+        import keras.src.initializers as initializers_module
+        import keras.src.regularizers as regularizers_module
 
-            self._patch(Initializer, "__new__", remembering_new)
-            self._patch(Regularizer, "__new__", remembering_new)
-        except ImportError:
-            pass
+        self._patch(initializers_module, "get", remembering_get)
+        self._patch(regularizers_module, "get", remembering_get)
 
         def trainable_setter(original):
             def fset(layer, value):
