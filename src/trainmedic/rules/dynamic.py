@@ -1138,11 +1138,11 @@ def memorised(rec: Recording):
     What it detects:
     A training set with hundreds of parameters per example, a training loss driven to under 2% of its
     start (training accuracy 1.0 for classification), and no validation data to show what that is worth.
-    Reported as a note, not a cause (an easy task learned perfectly looks the same until data the network
-    has not seen is scored) - unless the examples are feature vectors and there are no more of them than
-    features: then any labelling of them can be fitted exactly (Cover's theorem: n <= d points in general
-    position are linearly separable in every way), so a perfect fit proves nothing and memorisation is
-    certain.
+    Reported as a note, not a cause: an easy task learned perfectly looks the same until data the network
+    has not seen is scored. The note says when the examples are feature vectors and there are no more of
+    them than features: then any labelling of them can be fitted exactly (Cover's theorem), so the perfect
+    fit proves nothing - but it does not show that the network generalises badly either (1000 bag-of-words
+    documents of 1000 features can still be classified well), so it stays a note.
 
     Why training fails:
     With far more parameters than examples the network stores the training set instead of learning the
@@ -1185,8 +1185,7 @@ def memorised(rec: Recording):
     yield Finding(f"{d.n_samples} training examples for {m.n_trainable} trainable parameters ({ratio:.0f} per "
                   f"example): the training loss fell to {el[-1]:.3g} ({100 * el[-1] / start:.1f}% of its start) and "
                   "no validation data checks what was learned - the network has room to memorise the training set."
-                  + why, cause="overfitting", severity="warning" if separable else "info",
-                  confidence=0.6 if separable else 0.4,
+                  + why, cause="overfitting", severity="info", confidence=0.4,
                   evidence=[Evidence("trainable parameters per training example", round(ratio), "< 200"),
                             Evidence("training loss start -> end", f"{start:.4g} -> {el[-1]:.3g}"),
                             Evidence("validation data", "none", "validation_split or validation_data")]
