@@ -11,8 +11,10 @@ Keras (TensorFlow backend), a small CNN, ``trainmedic.keras.Monitor(probe=...)``
   of the model), which weigh more the shorter the run.
 
 PyTorch: a small CNN in a plain loop with and without ``trainmedic.torch.watch`` at its defaults: the steady
-state like Keras's (two seeded models, alternating epochs, the watched one under one ``watch()`` throughout;
-with its control), and whole runs alternating (one-off costs and the early log-spaced probes included).
+state like Keras's but alternating blocks of 8 steps instead of epochs (two seeded models, the watched one
+under one ``watch()`` throughout; with its control): the median ratio per block pair is what a typical step
+pays, the ratio of total times includes the budgeted probes. Whole runs alternate too (one-off costs and the
+early log-spaced probes included).
 
 Wall-time ratios on a machine shared with other work are noisy; the steady state also reports the ratio
 of process CPU time, which other processes disturb much less.
@@ -151,10 +153,28 @@ def _torch_epoch(model, opt, loss_fn, xt, yt, gen) -> None:
         opt.step()
 
 
-def torch_steady(x, y, pairs: int, control: bool = False) -> dict:
-    """Two identical seeded models in one process, trained one epoch at a time, alternating; the second is
-    under one ``watch()`` for the whole measurement, like one long run (``control``: neither is). The plain
-    model passes through the watcher's ``Tensor.backward`` wrapper too (a few microseconds a step)."""
+def _torch_steps(model, opt, loss_fn, xt, yt, gen):
+    """The plain loop of :func:`_torch_epoch`, one step per ``next()``, epoch after epoch."""
+    import torch
+
+    while True:
+        perm = torch.randperm(len(xt), generator=gen)
+        for i in range(0, len(xt), BATCH):
+            idx = perm[i:i + BATCH]
+            opt.zero_grad()
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            yield
+
+
+def torch_steady(x, y, pairs: int, control: bool = False, block: int = 8) -> dict:
+    """Two identical seeded models in one process, trained ``block`` steps at a time, alternating (with/
+    without, then without/with); the second is under one ``watch()`` for the whole measurement, like one long
+    run (``control``: neither is). Short blocks cancel the drift of a shared machine's speed; each model still
+    runs mostly step after step, so the watcher's reference step time (and its probe budget) is its own.
+    ``pairs`` counts epochs' worth of blocks. The plain model passes through the watcher's ``Tensor.backward``
+    wrapper too (a few microseconds a step)."""
     import torch
     from torch import nn
 
@@ -165,31 +185,35 @@ def torch_steady(x, y, pairs: int, control: bool = False) -> dict:
     for _ in range(2):
         model, opt = _torch_cnn()
         runs.append((model, opt, torch.Generator().manual_seed(0)))
-
-    def epoch(model, opt, gen):
-        t0, c0 = time.perf_counter(), time.process_time()
-        _torch_epoch(model, opt, loss_fn, xt, yt, gen)
-        return time.perf_counter() - t0, time.process_time() - c0
-
     ctx = contextlib.nullcontext()
     if not control:
         from trainmedic.torch import watch
 
         ctx = watch(runs[1][0], runs[1][1])
-    wall, cpu, off = [], [], []
+    steps = int(np.ceil(len(x) / BATCH))
     with ctx as medic:
-        epoch(*runs[0]), epoch(*runs[1])
-        for p in range(pairs):
+        loops = [_torch_steps(m, o, loss_fn, xt, yt, g) for m, o, g in runs]
+
+        def run_block(k):
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(block):
+                next(loops[k])
+            return time.perf_counter() - t0, time.process_time() - c0
+
+        for _ in range(2 * steps):  # two epochs each first: past the watcher's early probes (steps 0-64)
+            next(loops[0]), next(loops[1])
+        wall, cpu, off, on_s, off_s = [], [], [], 0.0, 0.0
+        for p in range(pairs * steps // block):
             if p % 2:
-                a, b = epoch(*runs[0]), epoch(*runs[1])
+                a, b = run_block(0), run_block(1)
             else:
-                b, a = epoch(*runs[1]), epoch(*runs[0])
+                b, a = run_block(1), run_block(0)
             wall.append(b[0] / a[0])
             cpu.append(b[1] / a[1])
             off.append(a[0])
-    steps = int(np.ceil(len(x) / BATCH))
-    return {"ratio": statistics.median(wall), "cpu_ratio": statistics.median(cpu), "steps": steps,
-            "ms_off": 1e3 * statistics.median(off) / steps,
+            on_s, off_s = on_s + b[0], off_s + a[0]
+    return {"ratio": statistics.median(wall), "cpu_ratio": statistics.median(cpu), "sum_ratio": on_s / off_s,
+            "steps": steps, "ms_off": 1e3 * statistics.median(off) / block, "blocks": len(wall),
             "probed": getattr(medic, "probed_steps", 0), "total_steps": getattr(medic, "step", 0)}
 
 
@@ -266,13 +290,13 @@ def keras_overhead(x, y, args) -> None:
 def torch_overhead(x, y, args, steps: int) -> None:
     torch_whole(x, y, 1, False)  # warm up
     s = torch_steady(x, y, args.pairs)
-    print(f"pytorch small CNN loop, watch() defaults, steady state: {args.pairs} alternating epoch pairs "
-          f"({s['steps']} steps each side, {s['ms_off']:.2f} ms a step without): median step-time ratio "
-          f"{s['ratio']:.3f} wall, {s['cpu_ratio']:.3f} CPU time ({s['probed']} of {s['total_steps']} steps probed)",
-          flush=True)
+    print(f"pytorch small CNN loop, watch() defaults, steady state: {s['blocks']} alternating blocks of 8 steps "
+          f"each side ({args.pairs} epochs' worth, {s['ms_off']:.2f} ms a step without): median step-time ratio "
+          f"{s['ratio']:.3f} wall, {s['cpu_ratio']:.3f} CPU time, total time ratio {s['sum_ratio']:.3f} "
+          f"({s['probed']} of {s['total_steps']} steps probed)", flush=True)
     c = torch_steady(x, y, args.pairs, control=True)
     print(f"  control (two plain models, same alternation): ratio {c['ratio']:.3f} wall, {c['cpu_ratio']:.3f} CPU "
-          f"time: the noise floor of this measurement", flush=True)
+          f"time, total {c['sum_ratio']:.3f}: the noise floor of this measurement", flush=True)
     epochs = {False: [], True: []}
     t = _pairs(lambda w: torch_whole(x, y, args.epochs, w, epochs[w]), args.runs)
     print(f"pytorch small CNN loop, watch() defaults, whole runs of {steps} steps: ratios "
