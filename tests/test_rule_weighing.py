@@ -176,6 +176,43 @@ def test_convolution_filters_are_no_bottleneck_but_a_narrow_dense_layer_is():
     assert "dense (8 units)" in f.message and "conv2d" not in f.message
 
 
+def test_a_failed_tiny_batch_raises_a_one_or_two_unit_bottleneck_only():
+    """A tiny batch that could not be fitted counts against a 1-2 unit hidden layer (it can only order or
+    fold the inputs) but not against a layer of 3 or more units, which still separates the classes of a tiny
+    batch: there something else failed it."""
+    labels = [c for c in range(10) for _ in range(10)]
+
+    def rec(units):
+        r = Recording(facts=SetupFacts(
+            model=ModelFacts(framework="keras", layers=[LayerFact("h", "Dense", units=units, activation="sigmoid",
+                                                                  parametric=True),
+                                                        LayerFact("out", "Dense", units=10, parametric=True)]),
+            data=DataFacts(targets=[label_facts(np.asarray(labels))])))
+        r.experiments["overfit_tiny_batch"] = {"samples": 32, "steps": 100, "loss_first": 2.3, "loss_last": 2.3,
+                                               "loss_ratio": 1.0, "accuracy_after": 0.1, "chance_accuracy": 0.1}
+        return r
+
+    (f,), d = codes(rec(1), "TM118")
+    assert f.confidence >= 0.8 and d.causes[0].id == "insufficient-capacity"
+    (f,), d = codes(rec(8), "TM118")  # 8 units for 10 classes: narrow, but not why the tiny batch failed
+    assert f.confidence < 0.5 and "insufficient-capacity" not in d.cause_ids()
+
+
+def test_an_initial_loss_off_from_a_non_probability_output_blames_the_output():
+    def rec(act):
+        r = rec_with([0, 1] * 50)
+        r.facts.model.output_activation = act
+        r.facts.model.layers.append(LayerFact("out", "Dense", units=1, activation=act, parametric=True))
+        r.facts.loss = LossFact(name="binary_crossentropy", from_logits=False)
+        r.experiments["initial"] = {"loss": 8.06, "expected_loss": 0.693, "expected_how": "ln 2"}
+        return r
+
+    (f,), _ = codes(rec("relu"), "TM202")  # relu output into a probability loss: Keras clips it
+    assert f.cause == "output-activation-mismatch"
+    (f,), _ = codes(rec("sigmoid"), "TM202")  # a probability output that starts confidently wrong
+    assert f.cause == "bad-init"
+
+
 def _sat_rec(sat, acc, val_acc):
     rec = rec_with([c for c in range(4) for _ in range(25)], acc=acc, val_acc=val_acc)
     rec.facts.model.layers = [LayerFact(n, "Dense", units=64, activation="tanh", parametric=True) for n in ("h1", "h2")] \

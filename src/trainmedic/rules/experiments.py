@@ -107,12 +107,18 @@ def initial_loss_off(rec: Recording):
         return
     if not math.isfinite(lossv) or lossv > 4 * expected + 1:
         unscaled = _input_scale_problem(rec)
+        # a probability loss fed something that is not a probability (relu/linear output, no from_logits):
+        # Keras clips it, and the clipped values set the loss - the output, not the initialisation
+        not_prob = F.loss_name(rec) in ("binary_crossentropy", "categorical_crossentropy",
+                                        "sparse_categorical_crossentropy") and not F.from_logits(rec) \
+            and F.out_act(rec) not in (None, "sigmoid", "softmax")
+        cause = "unnormalized-input" if unscaled else "output-activation-mismatch" if not_prob else "bad-init"
         yield Finding(f"The initial loss is {lossv:.4g}, expected about {expected:.3g} "
                       f"({init.get('expected_how')}): the untrained network is confidently wrong.",
-                      cause="unnormalized-input" if unscaled else "bad-init", severity="warning",
-                      confidence=0.55 if unscaled else 0.45,
+                      cause=cause, severity="warning", confidence=0.55 if unscaled else 0.45,
                       evidence=[Evidence("initial loss", lossv, f"about {expected:.3g}")],
-                      locations=F.fit_loc(rec) if unscaled else [])
+                      locations=F.fit_loc(rec) if unscaled else F.loc(F.output_activation_layer(rec)) if not_prob
+                      else [])
 
 
 @rule("TM203", "dead-relu-at-init", ["dying-relu", "unnormalized-input", "bad-init"], "experiment")
