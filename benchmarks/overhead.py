@@ -140,8 +140,8 @@ def _torch_cnn():
     return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
-def _torch_epoch(model, opt, loss_fn, xt, yt, gen) -> None:
-    """One epoch of the plain loop every PyTorch measurement times."""
+def _torch_epoch(model, opt, loss_fn, xt, yt, gen):
+    """One epoch of the plain loop every PyTorch measurement times, yielding after each step."""
     import torch
 
     perm = torch.randperm(len(xt), generator=gen)
@@ -151,21 +151,13 @@ def _torch_epoch(model, opt, loss_fn, xt, yt, gen) -> None:
         loss = loss_fn(model(xt[idx]), yt[idx])
         loss.backward()
         opt.step()
+        yield
 
 
 def _torch_steps(model, opt, loss_fn, xt, yt, gen):
     """The plain loop of :func:`_torch_epoch`, one step per ``next()``, epoch after epoch."""
-    import torch
-
     while True:
-        perm = torch.randperm(len(xt), generator=gen)
-        for i in range(0, len(xt), BATCH):
-            idx = perm[i:i + BATCH]
-            opt.zero_grad()
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-            yield
+        yield from _torch_epoch(model, opt, loss_fn, xt, yt, gen)
 
 
 def torch_steady(x, y, pairs: int, control: bool = False, block: int = 8) -> dict:
@@ -235,7 +227,8 @@ def torch_whole(x, y, epochs: int, watched: bool, per_epoch: list | None = None)
     with ctx:
         for _ in range(epochs):
             te = time.perf_counter()
-            _torch_epoch(model, opt, loss_fn, xt, yt, gen)
+            for _ in _torch_epoch(model, opt, loss_fn, xt, yt, gen):
+                pass
             if per_epoch is not None:
                 per_epoch.append(time.perf_counter() - te)
     return time.perf_counter() - t0
