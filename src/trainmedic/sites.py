@@ -36,17 +36,59 @@ def is_user_file(filename: str) -> bool:
     return not any(path.startswith(p + os.sep) for p in _SKIP)
 
 
-def user_location(depth: int = 1) -> Location | None:
-    """The innermost frame of user code on the current stack, as a Location (or None)."""
+def user_location(depth: int = 1, skip=None) -> Location | None:
+    """The innermost frame of user code on the current stack, as a Location (or None); ``skip(frame)``: user
+    frames to pass over as well."""
     frame = sys._getframe(depth)
     while frame is not None:
         fn = frame.f_code.co_filename
-        if is_user_file(fn):
-            line = frame.f_lineno
-            code = linecache.getline(fn, line).strip() or None
-            return Location(file=display_path(fn), line=line, code=code)
+        if is_user_file(fn) and not (skip is not None and skip(frame)):
+            return location(fn, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+def location(file: str, line: int) -> Location:
+    """Line ``line`` of ``file`` as a Location, with its source text."""
+    return Location(file=display_path(file), line=int(line), code=linecache.getline(file, line).strip() or None)
+
+
+def _parse(file: str):
+    """The ``ast`` of a user's source file, or None when it cannot be read."""
+    import ast
+
+    if not os.path.isfile(file):
+        return None
+    try:
+        return ast.parse(open(file, encoding="utf-8").read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+
+
+def _last_assignment(tree, names, before: int, in_place: bool = False):
+    """The last statement ending before line ``before`` that assigns one of ``names`` (with ``in_place``
+    also augmented assignments and call statements that may change a name in place: ``rng.shuffle(x)``,
+    ``x.sort()``), or None."""
+    import ast
+
+    best = None
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) or (in_place and isinstance(node, ast.AugAssign)):
+            targets = [node.target]
+        elif in_place and isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            call = node.value
+            f = call.func
+            pure = isinstance(f, ast.Name) and f.id in ("print", "len", "repr", "str", "type", "display", "id")
+            targets = [] if pure else [a for a in call.args if isinstance(a, ast.Name)]
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+                targets.append(f.value)
+        if any(isinstance(n, ast.Name) and n.id in names for t in targets for n in ast.walk(t)) \
+                and (node.end_lineno or node.lineno) < before and (best is None or node.lineno > best.lineno):
+            best = node
+    return best
 
 
 def display_path(fn: str) -> str:
@@ -129,11 +171,10 @@ def data_origin(call_site: Location | None, method: str = "fit", keyword: str | 
     """
     import ast
 
-    if call_site is None or not os.path.isfile(call_site.file):
+    if call_site is None:
         return None
-    try:
-        tree = ast.parse(open(call_site.file, encoding="utf-8").read())
-    except (OSError, SyntaxError, UnicodeDecodeError):
+    tree = _parse(call_site.file)
+    if tree is None:
         return None
     name = None
     for node in ast.walk(tree):
@@ -150,29 +191,8 @@ def data_origin(call_site: Location | None, method: str = "fit", keyword: str | 
             break
     if name is None:
         return None
-    best = None
-    for node in ast.walk(tree):
-        targets = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):  # in place: rng.shuffle(x), x.sort()
-            call = node.value
-            f = call.func
-            pure = isinstance(f, ast.Name) and f.id in ("print", "len", "repr", "str", "type", "display", "id")
-            targets = [] if pure else [a for a in call.args if isinstance(a, ast.Name)]
-            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
-                targets.append(f.value)
-        for t in targets:
-            names = [n.id for n in ast.walk(t) if isinstance(n, ast.Name)]
-            if name in names and (node.end_lineno or node.lineno) < call_site.line \
-                    and (best is None or node.lineno > best.lineno):
-                best = node
-    if best is None:
-        return None
-    return Location(file=call_site.file, line=best.lineno,
-                    code=linecache.getline(call_site.file, best.lineno).strip() or None)
+    best = _last_assignment(tree, {name}, call_site.line, in_place=True)
+    return location(call_site.file, best.lineno) if best is not None else None
 
 
 def returned_at(fn: Any) -> Location | None:
@@ -193,15 +213,12 @@ def returned_at(fn: Any) -> Location | None:
     rets = [n for n in ast.walk(tree) if isinstance(n, ast.Return) and n.value is not None]
     if not rets:
         return None
-    line = first + max(r.lineno for r in rets) - 1
-    return Location(file=display_path(code.co_filename), line=line, code=linecache.getline(code.co_filename, line).strip() or None)
+    return location(code.co_filename, first + max(r.lineno for r in rets) - 1)
 
 
 def assignment_of(obj: Any) -> Location | None:
     """Where ``obj`` was assigned to the name it has in the innermost user frame: ``init = Constant(0.05)``
     for the ``init`` passed on a later line (the last such assignment before that frame's line), or None."""
-    import ast
-
     frame = sys._getframe(1)
     while frame is not None and not is_user_file(frame.f_code.co_filename):
         frame = frame.f_back
@@ -210,23 +227,9 @@ def assignment_of(obj: Any) -> Location | None:
     names = {k for scope in (frame.f_locals, frame.f_globals) for k, v in scope.items() if v is obj}
     file, line = frame.f_code.co_filename, frame.f_lineno
     del frame
-    if not names or not os.path.isfile(file):
-        return None
-    try:
-        tree = ast.parse(open(file, encoding="utf-8").read())
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return None
-    best = None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and (node.end_lineno or node.lineno) < line:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(n, ast.Name) and n.id in names for t in targets for n in ast.walk(t)) \
-                    and (best is None or node.lineno > best.lineno):
-                best = node
-    if best is None:
-        return None
-    return Location(file=display_path(file), line=best.lineno,
-                    code=linecache.getline(file, best.lineno).strip() or None)
+    tree = _parse(file) if names else None
+    best = _last_assignment(tree, names, line) if tree is not None else None
+    return location(file, best.lineno) if best is not None else None
 
 
 def callers(loc: Location | None, limit: int = 2) -> list[Location]:
@@ -234,11 +237,8 @@ def callers(loc: Location | None, limit: int = 2) -> list[Location]:
     function (``model.eval()`` inside ``def evaluate`` -> the lines calling ``evaluate(...)``)."""
     import ast
 
-    if loc is None or not os.path.isfile(loc.file):
-        return []
-    try:
-        tree = ast.parse(open(loc.file, encoding="utf-8").read())
-    except (OSError, SyntaxError, UnicodeDecodeError):
+    tree = _parse(loc.file) if loc is not None else None
+    if tree is None:
         return []
     funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
              and n.lineno <= loc.line <= (n.end_lineno or n.lineno)]
@@ -255,8 +255,7 @@ def callers(loc: Location | None, limit: int = 2) -> list[Location]:
         if any(isinstance(c, ast.Call) and ((isinstance(c.func, ast.Name) and c.func.id == fn.name)
                                             or (isinstance(c.func, ast.Attribute) and c.func.attr == fn.name))
                for c in ast.walk(st)):
-            out.append(Location(file=loc.file, line=st.lineno,
-                                code=linecache.getline(loc.file, st.lineno).strip() or None))
+            out.append(location(loc.file, st.lineno))
             if len(out) >= limit:
                 break
     return out

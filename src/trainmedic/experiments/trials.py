@@ -72,10 +72,6 @@ class TrialData:
         return {"classification": "balanced_accuracy", "multilabel": "accuracy"}.get(self.kind, "mse")
 
 
-# causes that break the output or the loss: while one of them stands, a learning-rate sweep measures nothing
-BLOCKING_CAUSES = OUTPUT_LOSS_CAUSES
-
-
 def split_sample(x, y, label, seed: int = 0) -> TrialData | None:
     """75% / 25% split of the sample (stratified for classes), at most 384 / 128 samples."""
     n = _n(x)
@@ -302,7 +298,7 @@ def _run(model, rec: Recording, causes: list[str], start: float, budget_s: float
     lr_range = None
     if LR_CAUSES & set(causes):
         first_lr = min(i for i, c in enumerate(causes) if c in LR_CAUSES)
-        blocking = [c for c in causes[:first_lr] if c in BLOCKING_CAUSES]
+        blocking = [c for c in causes[:first_lr] if c in OUTPUT_LOSS_CAUSES]
         if blocking:  # a broken output/loss makes every loss curve meaningless: the sweep would mislead
             meta["skipped"]["lr_range"] = f"{blocking[0]} ranks above the learning-rate cause"
         else:

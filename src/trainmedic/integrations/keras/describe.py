@@ -122,11 +122,10 @@ def describe_layer(layer) -> LayerFact:
     init = getattr(inner, "kernel_initializer", None)
     if init is not None:
         fact.init = type(init).__name__
-    for key, obj in (("initializer", init), ("regularizer", reg), ("trainable", layer)):
-        at = sites.setting_site(obj, "trainable") if key == "trainable" else sites.site_of(obj)
-        if at is not None and (fact.location is None or (at.file, at.line) != (fact.location.file,
-                                                                               fact.location.line)):
-            fact.set_at[key] = at
+    made = {"initializer": sites.site_of(init), "regularizer": sites.site_of(reg),
+            "trainable": sites.setting_site(layer, "trainable")}
+    own = (fact.location.file, fact.location.line) if fact.location else None
+    fact.set_at = {k: at for k, at in made.items() if at is not None and (at.file, at.line) != own}
     try:
         fact.n_params = _count(layer.weights)
         fact.n_trainable = _count(layer.trainable_weights)

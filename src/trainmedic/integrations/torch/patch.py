@@ -2,25 +2,10 @@
 a watcher on the model that owns its parameters. :func:`TorchPatcher.uninstall` undoes the patches."""
 from __future__ import annotations
 
-import linecache
-import sys
 import time
 import weakref
 
 from ... import sites
-from ...facts import Location
-
-
-def _construction_site(module):
-    """The innermost user frame outside the module's own ``__init__`` (``super().__init__()`` inside
-    ``class Net`` is not where the Net is made: ``model = Net()`` is)."""
-    f = sys._getframe(2)
-    while f is not None:
-        if sites.is_user_file(f.f_code.co_filename) and f.f_locals.get("self") is not module:
-            return Location(file=sites.display_path(f.f_code.co_filename), line=f.f_lineno,
-                            code=linecache.getline(f.f_code.co_filename, f.f_lineno).strip() or None)
-        f = f.f_back
-    return None
 
 
 class TorchPatcher:
@@ -46,8 +31,8 @@ class TorchPatcher:
             orig_module_init(module, *args, **kwargs)
             try:
                 patcher.modules.add(module)
-                if not _INTERNAL[0]:
-                    sites.remember(module, _construction_site(module))
+                if not _INTERNAL[0]:  # where the module is made: not ``super().__init__()`` inside its class
+                    sites.remember(module, sites.user_location(2, skip=lambda f: f.f_locals.get("self") is module))
             except Exception:  # never break the user's script
                 pass
 

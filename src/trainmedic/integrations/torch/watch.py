@@ -111,15 +111,6 @@ def _uninstall_backward() -> None:
 
 
 # -- small source helpers: where in the user's code ----------------------------------------------------
-def _location(file: str, line: int) -> Location:
-    code = linecache.getline(file, line).strip() or None
-    try:
-        rel = os.path.abspath(file).startswith(os.getcwd() + os.sep)
-    except OSError:
-        rel = False
-    return Location(file=os.path.relpath(file) if rel else file, line=int(line), code=code)
-
-
 def _loc_dict(loc: Location | None) -> dict | None:
     return None if loc is None else {"file": loc.file, "line": loc.line, "code": loc.code}
 
@@ -520,8 +511,9 @@ class Watcher:
         self._check = self.step >= 1 and (self._sched or prev)
         self._busy = self._sched or self._check or self.step < 4  # the step pre-hook reads the gradients
         self._quiet = self._order_done and not self._sched
-        self._lean = self._quiet and not self._check and self._wanted_mode() == "lean"
-        if self._active and self._fwd_mode != self._wanted_mode():
+        wanted = self._wanted_mode()
+        self._lean = wanted == "lean"
+        if self._active and self._fwd_mode != wanted:
             self._guard("forward hooks", self._forward_hooks)
         if self._active and bool(self._grad_handles) != (self._check or self.step < 4):
             self._guard("gradient hooks", self._grad_hooks)
@@ -546,7 +538,7 @@ class Watcher:
         if not (self._quiet and known and not self._loss_unstable and self._n_backward >= 2):
             return "global"
         if not self._check and not self._loss_shared and self._data_done and self._loss_checks >= 3 \
-                and not (self.keep_init and self._pair_rows < self.sample_size):
+                and not self._pairing():
             return "lean"
         return "local"
 
@@ -595,10 +587,10 @@ class Watcher:
             file, line, mnames, onames = self._frame_info
             if facts.model.location is None:
                 n = _assignment_line(file, line, mnames)
-                facts.model.location = _location(file, n) if n else None
+                facts.model.location = sites.location(file, n) if n else None
             if facts.optimizer.location is None:
                 n = _assignment_line(file, line, onames)
-                facts.optimizer.location = _location(file, n) if n else None
+                facts.optimizer.location = sites.location(file, n) if n else None
 
         self._layers = D.layer_modules(model)
         self._name_of = {id(m): n for n, m in self._layers}
@@ -753,7 +745,7 @@ class Watcher:
                 spans.append((file, line + 1, None))
         for file, a, b in spans:
             for n in _find_lines(file, pattern, a, b):
-                loc = _location(file, n)
+                loc = sites.location(file, n)
                 if all((loc.file, loc.line) != (x.file, x.line) for x in found):
                     found.append(loc)
         return found[:limit]
@@ -814,7 +806,7 @@ class Watcher:
         m = re.search(r"(\w+)\s*\.\s*backward\s*\(", loc.code)
         file = os.path.abspath(loc.file)
         n = _assignment_line(file, loc.line, [m.group(1)]) if m else None
-        return _location(file, n) if n else loc
+        return sites.location(file, n) if n else loc
 
     def _on_grad(self, pid: int, g) -> None:
         self._hits[pid] += 1
@@ -877,8 +869,7 @@ class Watcher:
             self._guard("activations", self._probe_activation, name, module, args, output)
 
     def _on_model_output(self, args, kwargs, output) -> None:
-        if self._quiet and self._data_done and self.single_input is not None \
-                and not (self.keep_init and self._pair_rows < self.sample_size):
+        if self._quiet and self._data_done and self.single_input is not None and not self._pairing():
             # between scheduled steps, once the data facts are in: only what the loss hooks compare with
             self._last_out_fn = getattr(_first_tensor(output), "grad_fn", None)
             self._last_x = None
@@ -891,7 +882,7 @@ class Watcher:
         self._last_out_shape = list(out.shape) if out is not None else None
         if self.single_input is None:
             self.single_input = len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor)
-        self._last_x = x if self.keep_init and self._pair_rows < self.sample_size else None
+        self._last_x = x if self._pairing() else None
         if not self._order_done:
             if self._prev_layer is not None and out is not None and id(out) not in self._act_outputs:
                 self._guard("activations", self._after_layer, *self._prev_layer, out, False, True)
@@ -1015,10 +1006,10 @@ class Watcher:
             return
         fact = D.loss_fact(module)
         frame = _user_frame()
-        loc = _location(frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
+        loc = sites.location(frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
         if fact.location is None and frame is not None:
             n = _assignment_line(frame.f_code.co_filename, frame.f_lineno, _names_of(module, frame))
-            fact.location = _location(frame.f_code.co_filename, n) if n else None
+            fact.location = sites.location(frame.f_code.co_filename, n) if n else None
         del frame
         self._observe_loss(fact, inp, target, loc, None, functional=False)
 
@@ -1141,7 +1132,7 @@ class Watcher:
                 if seen["kind"] == "real":  # raw logits into NLLLoss: point at what forward returns
                     span = _source_span(type(self.model).forward)
                     lines = _find_lines(span[0], r"^\s*return\b", span[1], span[2]) if span else []
-                    src = [_location(span[0], lines[-1])] if lines else []
+                    src = [sites.location(span[0], lines[-1])] if lines else []
                 else:
                     src = self._search(r"[Ss]oftmax|[Ss]igmoid", limit=1, whole_file=True)
                 ev["source"] = _loc_dict(src[0]) if src else None
@@ -1166,20 +1157,19 @@ class Watcher:
         if frame is None or x.dim() == 0:
             return
         feat, rows = tuple(x.shape[1:]), int(x.shape[0])
-        names = []
-        for scope in (frame.f_locals, frame.f_globals):
-            for k, v in scope.items():
-                shape = getattr(v, "shape", None)
-                if k.startswith("_") or shape is None or not hasattr(v, "dtype") or k in names:
-                    continue
-                try:
-                    if len(shape) == x.dim() and tuple(shape[1:]) == feat and int(shape[0]) > rows:
-                        names.append(k)
-                except TypeError:
-                    continue
         file, line = frame.f_code.co_filename, frame.f_lineno
         scope = {**frame.f_globals, **frame.f_locals}
         del frame
+        names = []
+        for k, v in scope.items():
+            shape = getattr(v, "shape", None)
+            if k.startswith("_") or shape is None or not hasattr(v, "dtype"):
+                continue
+            try:
+                if len(shape) == x.dim() and tuple(shape[1:]) == feat and int(shape[0]) > rows:
+                    names.append(k)
+            except TypeError:
+                continue
         text = linecache.getline(file, line)
         named = [k for k in names if re.search(r"\b%s\b" % re.escape(k), text)]  # model(X_train[idx])
         if not named:  # a batch made on an earlier line: the candidate that holds its first row
@@ -1187,7 +1177,11 @@ class Watcher:
             named = [k for k in names if _holds_row(scope[k], first)]
         n = _assignment_line(file, line, named)
         if n is not None:
-            self.recording.facts.data.origin = _location(file, n)
+            self.recording.facts.data.origin = sites.location(file, n)
+
+    def _pairing(self) -> bool:
+        """Are input rows still being paired with their targets for the fix trials' sample?"""
+        return self.keep_init and self._pair_rows < self.sample_size
 
     def _pair(self, target) -> None:
         """Keep rows of the last forward's input with the target its loss received (the trials' sample)."""
@@ -1231,7 +1225,7 @@ class Watcher:
             return None
         file = os.path.abspath(loc.file)
         n = _enclosing_loop(file, loc.line, outermost)
-        return _location(file, n) if n else None
+        return sites.location(file, n) if n else None
 
     def _on_step_pre(self, optimizer, args, kwargs) -> None:
         self._guard("step pre-hook", self._step_pre)
@@ -1522,7 +1516,7 @@ class Watcher:
             found = []
             if self._frame_info:  # after the optimizer/watch() line: the replacement came later
                 file, line = self._frame_info[0], self._frame_info[1]
-                found = [_location(file, n) for n in _find_lines(file, "|".join(pats), line + 1, None)]
+                found = [sites.location(file, n) for n in _find_lines(file, "|".join(pats), line + 1, None)]
             ev["replaced_at"] = _loc_dict(found[0]) if found else None
         ev["n_values"] = sum(self._params[p].numel() for p in missing)
         ev["n_grad_values"] = sum(self._params[p].numel() for p in with_grad)
@@ -1561,7 +1555,7 @@ class Watcher:
         if not self._data_done:
             self._finish_data()
         rec = self.recording
-        loop = self._loop_location() or (_location(*self._frame_info[:2]) if self._frame_info else None)
+        loop = self._loop_location() or (sites.location(*self._frame_info[:2]) if self._frame_info else None)
         rec.facts.data.location = rec.facts.training.location = loop
         ev = self._events.get("no_step")
         if self.step == 0 and self._n_backward >= 1:
@@ -1589,7 +1583,7 @@ class Watcher:
         if span:
             file, a, b = span
             lines = _find_lines(file, r"\.detach\(|\.data\b|no_grad\(|\.numpy\(|\.item\(|\.tolist\(", a, b)
-            locs = [_location(file, n) for n in lines[:2]] or [_location(file, a)]
+            locs = [sites.location(file, n) for n in lines[:2]] or [sites.location(file, a)]
         opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
         self._event({"kind": "no_grad", "step": 0, "layers": layers, "backwards": self._n_backward,
                      "in_optimizer": [n for n in layers if any(p in opt_ids for p in self._layer_pids[n])],
@@ -1611,8 +1605,8 @@ def watch(model, optimizer, *, every: int = 50, early: bool = True, save_to: str
     ``every``: run the scheduled probes (gradient/weight norms, update ratios, activation statistics,
     predictions) every ``every`` optimizer steps, plus steps 0, 1, 2, 4, 8, ... when ``early``.
     ``max_overhead``: a time budget: after step 64, a scheduled probe waits (to a later step) while the
-    probes have cost more than this fraction of the loop's time so far (default 1%); ``None``: every
-    scheduled step is probed. Between probes the hooks only keep the loss.
+    probed steps have cost more than this fraction of the loop's time so far (default 1%; a probed step costs
+    what it took beyond a typical step); ``None``: every scheduled step is probed. Between probes the hooks only keep the loss.
     ``save_to``: save the recording into this directory on exit (also when the loop raised; the exception
     is re-raised). ``sample_size``: samples of inputs/targets summarised into the data facts.
     ``select``/``ignore``: rule codes or names passed to the judge. The loss is captured from loss modules
