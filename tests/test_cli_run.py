@@ -101,6 +101,84 @@ def test_missing_script_and_syntax_error_exit_2(tmp_path):
     assert proc.returncode == 2 and "syntax error" in proc.stderr
 
 
+SEEDED_SCRIPT = """\
+import hashlib
+import numpy as np
+import keras
+import tensorflow as tf
+from keras import layers
+
+keras.utils.set_random_seed(0)
+rng = np.random.default_rng(0)
+x = rng.random((256, 6)).astype("float32")
+y = (x[:, 0] > 0.5).astype("float32")
+
+
+class Jittered(keras.utils.PyDataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        s = slice(32 * i, 32 * i + 32)
+        return x[s] + np.random.normal(0, 0.05, x[s].shape).astype("float32"), y[s]
+
+
+def model():
+    m = keras.Sequential([keras.Input((6,)), layers.Dense(16, activation="relu"), layers.Dropout(0.2),
+                          layers.Dense(1, activation="sigmoid")])
+    m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return m
+
+
+for name, data in (("tf.data", tf.data.Dataset.from_tensor_slices((x, y)).shuffle(256, seed=0).batch(32)),
+                   ("PyDataset", Jittered())):
+    m = model()
+    h = m.fit(data, epochs=3, verbose=0)
+    digest = hashlib.sha1(b"".join(w.tobytes() for w in m.get_weights())).hexdigest()
+    print(name, digest, h.history["loss"])
+"""
+
+
+SEEDED_TORCH_SCRIPT = """\
+import hashlib
+import numpy as np
+import keras
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+from keras import layers
+
+keras.utils.set_random_seed(0)
+rng = np.random.default_rng(0)
+x = rng.random((256, 6)).astype("float32")
+y = (x[:, :1] > 0.5).astype("float32")
+m = keras.Sequential([keras.Input((6,)), layers.Dense(16, activation="relu"), layers.Dropout(0.2),
+                      layers.Dense(1, activation="sigmoid")])
+m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+loader = DataLoader(TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=32, shuffle=True)
+h = m.fit(loader, epochs=3, verbose=0)
+print("DataLoader", hashlib.sha1(b"".join(w.tobytes() for w in m.get_weights())).hexdigest(), h.history["loss"])
+"""
+
+
+@pytest.mark.parametrize("script, backend, runs", [(SEEDED_SCRIPT, "tensorflow", ("tf.data", "PyDataset")),
+                                                   (SEEDED_TORCH_SCRIPT, "torch", ("DataLoader",))])
+def test_a_seeded_script_trains_the_same_with_and_without_trainmedic(tmp_path, script, backend, runs):
+    """The pre-flight samples the training data and experiments on copies: a tf.data dataset that reshuffles
+    each iteration is sampled through a private copy (iterating it would move the user's shuffle order by an
+    epoch), a PyDataset's random augmentation keeps its stream, a torch DataLoader's shuffle keeps torch's
+    generator, and the experiments move no RNG stream (Keras on torch draws dropout masks from torch's)."""
+    (tmp_path / "seeded.py").write_text(script)
+    env = dict(ENV, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS="1",
+               KERAS_BACKEND=backend)
+    plain = subprocess.run([sys.executable, "seeded.py"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    medic = subprocess.run([sys.executable, "-m", "trainmedic", "run", "--json", "r.json", "--no-save", "seeded.py"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    lines = [ln for ln in plain.stdout.splitlines() if ln.startswith(runs)]
+    assert len(lines) == len(runs), plain.stderr[-2000:]
+    assert all(ln in medic.stdout for ln in lines), (lines, medic.stdout[-3000:])
+    assert not json.loads((tmp_path / "r.json").read_text())["run"].get("warnings")
+
+
 def test_run_module_and_usage_errors(tmp_path):
     pkg = tmp_path / "pkg"
     pkg.mkdir()

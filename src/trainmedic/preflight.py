@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any, Iterable
 
+from ._rng import preserve_rng
 from .diagnosis import Diagnosis
 from .engine import judge
 from .recording import Recording
@@ -25,11 +26,7 @@ def preflight_keras(model, x=None, y=None, *, batch_size: int | None = None, epo
                     experiments: bool = True, budget_s: float = 8.0, recording: Recording | None = None,
                     sample=None) -> Recording:
     """Fill a recording with the set-up facts and pre-flight experiment results of a compiled Keras model."""
-    from .integrations.keras.adapter import KerasAdapter
     from .integrations.keras.data import sample_fit_data
-    from .integrations.keras.facts import collect_facts
-
-    import keras
 
     rec = recording or Recording()
     fk = dict(fit_kwargs or {})
@@ -41,13 +38,27 @@ def preflight_keras(model, x=None, y=None, *, batch_size: int | None = None, epo
         fk["class_weight"] = class_weight
     if sample is None:
         sample = sample_fit_data(x, y, batch_size=fk.get("batch_size"), steps_per_epoch=fk.get("steps_per_epoch"))
+    with preserve_rng():  # the facts and experiments use copies and the sample: no user RNG stream moves
+        _facts_and_experiments(model, rec, sample, fk, compile_kwargs, experiments, budget_s)
+    rec._sample = sample  # kept in memory for fix trials; not a field, so never saved
+    return rec
+
+
+def _facts_and_experiments(model, rec, sample, fk, compile_kwargs, experiments, budget_s) -> None:
+    from .integrations.keras.adapter import KerasAdapter
+    from .integrations.keras.facts import collect_facts
+
+    import keras
+
     rec.facts = collect_facts(model, sample, fk, compile_kwargs)
+    if sample.warning:
+        rec.warn(sample.warning)
     rec.run.setdefault("framework", "keras")
     rec.run.setdefault("backend", keras.backend.backend())
     rec.run.setdefault("versions", versions())
     if sample.x is None:
         rec.warn("no training data could be sampled: experiments skipped")
-        return rec
+        return
     if experiments:
         from .experiments import run_preflight
 
@@ -62,8 +73,6 @@ def preflight_keras(model, x=None, y=None, *, batch_size: int | None = None, epo
                      "static checks only")
         else:
             run_preflight(adapter, sample.x, sample.y, rec.facts, rec, budget_s=budget_s)
-    rec._sample = sample  # kept in memory for fix trials; not a field, so never saved
-    return rec
 
 
 def diagnose_keras(model, x=None, y=None, *, select: Iterable[str] | None = None,

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..._rng import preserve_rng
+
 
 @dataclass
 class Sample:
@@ -17,6 +19,7 @@ class Sample:
     batch_size: int | None = None
     steps_per_epoch: int | None = None
     replacement: Any = None  # what fit must receive instead of a consumed generator (else None)
+    warning: str | None = None  # when sampling may have touched what the user trains on
 
 
 def _np(a):
@@ -86,7 +89,12 @@ def sample_fit_data(x, y=None, batch_size=None, steps_per_epoch=None, max_sample
     type_name = type(x).__module__ + "." + type(x).__name__
     if "tensorflow" in type_name and "Dataset" in type_name:
         parts_x, parts_y, n = [], [], 0
-        for batch in x.take(16):
+        source, warning = private_copy(x), None
+        if source is None:
+            source = x
+            warning = ("the training tf.data.Dataset could not be copied, so it was sampled itself: a dataset that "
+                       "reshuffles each iteration now starts the training one shuffle order later")
+        for batch in source.take(16):
             bx, by = _split_batch(batch)
             parts_x.append(_np(bx))
             parts_y.append(_np(by))
@@ -103,13 +111,17 @@ def sample_fit_data(x, y=None, batch_size=None, steps_per_epoch=None, max_sample
         return Sample(_concat(parts_x)[:max_samples] if parts_x else None,
                       _concat(parts_y) if parts_y and parts_y[0] is not None else None,
                       "tf.data", n_samples=(card * bs if card and bs else None), batch_size=bs,
-                      steps_per_epoch=steps_per_epoch or card)
+                      steps_per_epoch=steps_per_epoch or card, warning=warning)
+    if type(x).__name__ == "DataLoader" and hasattr(x, "dataset") and hasattr(x, "collate_fn"):
+        return _sample_data_loader(x, max_samples, seed, steps_per_epoch)
     if hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end") \
             or type(x).__name__ == "PyDataset" or any(c.__name__ == "PyDataset" for c in type(x).__mro__):
         parts_x, parts_y, n = [], [], 0
         nb = len(x)
         for i in range(min(nb, 16)):
-            bx, by = _split_batch(x[i])
+            with preserve_rng():  # fit asks for the same batch again: its random augmentation must not move
+                batch = x[i]
+            bx, by = _split_batch(batch)
             parts_x.append(_np(bx))
             parts_y.append(_np(by))
             n += _length(parts_x[-1]) or 0
@@ -145,3 +157,61 @@ def sample_fit_data(x, y=None, batch_size=None, steps_per_epoch=None, max_sample
     ys = _take(_np(y), idx) if y is not None else None
     return Sample(xs, ys, "numpy", n_samples=n, batch_size=batch_size or (32 if batch_size is None else None),
                   steps_per_epoch=steps_per_epoch)
+
+
+def _sample_data_loader(loader, max_samples: int, seed: int, steps_per_epoch) -> Sample:
+    """Rows of a PyTorch ``DataLoader``'s dataset, collated by its own ``collate_fn``. Iterating the loader
+    would draw its shuffle order (and worker seeds) from torch's global generator: the dataset is indexed
+    instead, and any random augmentation in it runs inside :func:`preserve_rng`."""
+    ds = loader.dataset
+    n = len(ds)
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(n, size=max_samples, replace=False)) if n > max_samples else np.arange(n)
+    parts_x, parts_y = [], []
+    with preserve_rng():
+        for i in range(0, len(idx), 64):
+            bx, by = _split_batch(loader.collate_fn([ds[int(j)] for j in idx[i:i + 64]]))
+            parts_x.append(_np(bx))
+            parts_y.append(_np(by))
+    bs = loader.batch_size
+    return Sample(_concat(parts_x) if parts_x else None,
+                  _concat(parts_y) if parts_y and parts_y[0] is not None else None,
+                  "DataLoader", n_samples=n, batch_size=bs, steps_per_epoch=steps_per_epoch or len(loader))
+
+
+def private_copy(dataset):
+    """A copy of a ``tf.data.Dataset`` with its own shuffle state, else None.
+
+    Iterating a dataset that reshuffles each iteration (``shuffle(..)``, ``image_dataset_from_directory``)
+    moves its seed generator: the user's first epoch would get what would have been the second epoch's order,
+    and a seeded run would no longer repeat. The copy is rebuilt from the dataset's serialised graph, with every
+    shuffle given a fresh seed generator (the same seeds): it yields the user's first order and leaves theirs
+    where it was. Stateful parts (a Python generator, random ops in a map) are re-created, not shared.
+    """
+    try:
+        from tensorflow.core.framework import graph_pb2
+        from tensorflow.python.data.ops import dataset_ops, options as options_lib
+        from tensorflow.python.ops import gen_experimental_dataset_ops
+
+        graph = graph_pb2.GraphDef().FromString(dataset._as_serialized_graph(
+            external_state_policy=options_lib.ExternalStatePolicy.IGNORE).numpy())
+        nodes = {n.name: n for n in graph.node}
+        for node in graph.node:
+            if node.op not in _SEED_GENERATOR_INPUT:
+                continue
+            i = _SEED_GENERATOR_INPUT[node.op]
+            src = nodes.get(node.input[i].split(":")[0]) if len(node.input) > i else None
+            if src is None or src.op != "Const":
+                return None  # a seed generator this copy cannot replace: it would be shared
+            src.op = "DummySeedGenerator"
+            src.ClearField("attr")
+        if any(f.node_def and any(n.op in _SEED_GENERATOR_INPUT for n in f.node_def) for f in graph.library.function):
+            return None  # a shuffle inside a function (interleave of shuffled datasets): not rewritten
+        variant = gen_experimental_dataset_ops.dataset_from_graph(graph.SerializeToString())
+        return dataset_ops._VariantDataset(variant, dataset.element_spec)
+    except Exception:
+        return None
+
+
+# datasets ops that draw from a seed generator resource, and the position of that input
+_SEED_GENERATOR_INPUT = {"ShuffleDatasetV3": 4, "ShuffleAndRepeatDatasetV2": 5, "RandomDatasetV2": 2}
