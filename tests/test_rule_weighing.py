@@ -228,3 +228,22 @@ def test_tanh_layers_saturated_through_a_run_that_did_not_learn():
     assert d.causes[0].id == "saturated-activation" and "h1" in f.message and "out" not in f.message
     assert not codes(_sat_rec(0.96, acc=[0.7, 0.95, 0.97], val_acc=[0.7, 0.93, 0.95]), "TM314")[0]  # learned
     assert not codes(_sat_rec(0.4, acc=[0.5, 0.7, 0.77], val_acc=[0.45, 0.6, 0.6]), "TM314")[0]  # not saturated
+
+
+def _holdout_rec(train, held, chance=0.35, held_out=40):
+    rec = rec_with([0, 1, 2] * 14, n_trainable=80_000)
+    rec.experiments["holdout"] = {"folds": 4, "samples": 42, "held_out": held_out, "train_accuracy": train,
+                                  "held_out_accuracy": held, "chance_accuracy": chance}
+    return rec
+
+
+def test_held_out_folds_name_overfitting_only_for_a_large_gap_after_a_fit():
+    (f,), d = codes(_holdout_rec(1.0, 0.55), "TM208")
+    assert d.causes[0].id == "overfitting" and f.confidence == 0.75 and not f.also
+    (f,), d = codes(_holdout_rec(1.0, 0.36), "TM208")  # nothing transfers: also what misaligned labels do
+    assert f.also == ["data-label-misalignment"]
+    (f,), d = codes(_holdout_rec(1.0, 0.70), "TM208")  # a gap, well above chance: less sure
+    assert f.confidence == 0.6
+    assert not codes(_holdout_rec(1.0, 0.80), "TM208")[0]  # 0.2 below the fit: fine for 40 examples
+    assert not codes(_holdout_rec(0.80, 0.40), "TM208")[0]  # no fit: not memorising (other rules judge it)
+    assert not codes(_holdout_rec(1.0, 0.40, held_out=12), "TM208")[0]  # too few held-out examples

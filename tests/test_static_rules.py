@@ -211,3 +211,51 @@ def test_user_model_and_rng_untouched():
     assert random.getstate() == py
     assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state()[1:2], npy[1:2]))
     assert model.optimizer.iterations.numpy() == 0
+
+
+def _few_rows(easy: bool, n=40, d=60, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype("float32")
+    if easy:  # each class shifted along its own feature: learnable from 30 rows
+        y = np.arange(n) % 3
+        x[:, :3] += 4.0 * np.eye(3)[y]
+    else:  # a linear rule over all 60 features: 30 rows cannot pin it down
+        y = (x @ rng.normal(size=(d, 3))).argmax(axis=1)
+    return x, y
+
+
+def _wide_mlp():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((60,)), layers.Dense(256, activation="relu"),
+                             layers.Dense(256, activation="relu"), layers.Dense(3, activation="softmax")])
+
+
+def test_held_out_folds_show_a_memorised_tiny_training_set():
+    x, y = _few_rows(easy=False)
+    model = _wide_mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    before = [w.copy() for w in model.get_weights()]
+    d = trainmedic.diagnose(model, x, y, batch_size=32, epochs=40, budget_s=4.0)
+    h = d.recording.experiments["holdout"]
+    assert h["folds"] == 4 and h["held_out"] == 40 and h["train_accuracy"] >= 0.95
+    assert h["held_out_accuracy"] <= h["train_accuracy"] - 0.25
+    assert top(d) == "overfitting" and "TM208" in d.causes[0].findings
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # folds trained a copy
+    assert model.optimizer.iterations.numpy() == 0
+
+
+def test_held_out_folds_of_a_learnable_tiny_set_are_healthy():
+    x, y = _few_rows(easy=True)
+    d = diagnose(_wide_mlp(), x, y, "sparse_categorical_crossentropy", epochs=40)
+    assert d.recording.experiments["holdout"]["held_out_accuracy"] >= 0.85
+    assert d.status == "healthy", d.render()
+
+
+def test_held_out_folds_only_without_validation_and_with_many_parameters_per_example():
+    x, y = _few_rows(easy=False)
+    d = diagnose(_wide_mlp(), x, y, "sparse_categorical_crossentropy", epochs=40,
+                 fit_kwargs={"validation_split": 0.2})
+    assert "holdout" not in d.recording.experiments
+    x, y = _few_rows(easy=False)
+    d = diagnose(mlp([(8, "relu")], d=60, output=(3, "softmax")), x, y, "sparse_categorical_crossentropy")
+    assert "holdout" not in d.recording.experiments  # 523 parameters for 40 examples

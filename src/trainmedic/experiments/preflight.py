@@ -33,6 +33,9 @@ class ModelAdapter(Protocol):
 
     def train(self, x, y, steps: int, batch_size: int = 32) -> list[float]: ...
 
+    # optional: ``checkpoint()`` remembers the copy's state and ``restore()`` returns to it (the held-out
+    # folds need both; an adapter without them skips that experiment)
+
 
 def expected_initial_loss(facts: SetupFacts) -> tuple[float | None, str]:
     """The loss an untrained, well-initialised network should show, and how it was derived."""
@@ -132,6 +135,9 @@ def run_preflight(adapter: ModelAdapter, x, y, facts: SetupFacts, rec: Recording
     label = facts.data.targets[0] if facts.data and facts.data.targets else None
     n = _n(x)
     probe_idx = _stratified(y, min(probe_size, n), label, seed=1)
+    holdout = holdout_wanted(adapter, y, facts, label, n)
+    if holdout:
+        adapter.checkpoint()  # the start the held-out folds train from (the tiny-batch fit trains the copy)
     px, py = _subset(x, probe_idx), (_subset(y, probe_idx) if y is not None else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -144,6 +150,8 @@ def run_preflight(adapter: ModelAdapter, x, y, facts: SetupFacts, rec: Recording
             tx, ty = _subset(x, tiny_idx), _subset(y, tiny_idx)
             _guard(rec, "overfit_tiny_batch",
                    lambda: _overfit(adapter, tx, ty, facts, label, rec, overfit_steps, start, budget_s))
+        if holdout and time.perf_counter() - start < budget_s * 0.75:
+            _guard(rec, "holdout", lambda: _holdout(adapter, x, y, facts, label, rec, start, budget_s))
     rec.experiments.setdefault("_meta", {})["preflight_s"] = round(time.perf_counter() - start, 3)
 
 
@@ -223,4 +231,83 @@ def _overfit(adapter, x, y, facts, label, rec, steps, start, budget_s) -> None:
         "accuracy_before": acc0, "accuracy_after": acc1, "chance_accuracy": chance_accuracy(label),
         "pred_after": probes.predictions(after), "losses": [round(l, 6) if math.isfinite(l) else None
                                                             for l in losses[:: max(1, len(losses) // 50)]],
+    }
+
+
+# -- held-out folds ----------------------------------------------------------------------------------------
+MEMORISE_PARAMS_PER_SAMPLE = 200  # far more parameters than examples: the net can store the training set
+HOLDOUT_MAX_SAMPLES = 512  # the folds train on the whole training set: only small ones
+HOLDOUT_FOLDS = 4
+HOLDOUT_MAX_STEPS = 400  # per fold
+
+
+def holdout_wanted(adapter, y, facts: SetupFacts, label: LabelFacts | None, n: int) -> bool:
+    """Score held-out folds only where a perfect training fit would prove nothing: single-label
+    classification on a small training set (all of it in hand) with hundreds of parameters per example, and
+    no validation data in the user's run to show what the fit is worth."""
+    d, m, tr = facts.data, facts.model, facts.training
+    if y is None or not hasattr(adapter, "checkpoint") or d is None or m is None or not m.n_trainable:
+        return False
+    if label is None or label.kind not in ("binary", "multiclass-int", "multiclass-onehot"):
+        return False
+    if (tr is not None and tr.validation) or not d.n_samples or d.n_samples != n:
+        return False
+    return 4 * HOLDOUT_FOLDS <= n <= HOLDOUT_MAX_SAMPLES and m.n_trainable >= MEMORISE_PARAMS_PER_SAMPLE * n
+
+
+def _folds(y, label: LabelFacts, k: int, seed: int = 3) -> np.ndarray:
+    """A fold number per sample, each class dealt evenly over the folds (a private RNG)."""
+    ya = np.asarray(y)
+    cls = ya.reshape(ya.shape[0], -1).argmax(axis=1) if label.kind == "multiclass-onehot" else ya.reshape(-1)
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(cls), dtype=np.int64)
+    offset = 0
+    for c in np.unique(cls):
+        idx = rng.permutation(np.flatnonzero(cls == c))
+        fold[idx] = (np.arange(len(idx)) + offset) % k
+        offset += len(idx)
+    return fold
+
+
+def _holdout(adapter, x, y, facts, label, rec, start, budget_s) -> None:
+    """K-fold held-out accuracy: the copy, from the user's starting weights, trained as planned (epochs, batch
+    size) on all folds but one and scored on the one left out. A network that memorises instead of learning
+    the rule fits its training folds perfectly and predicts the held-out fold barely better than chance."""
+    tr = facts.training
+    n = _n(x)
+    epochs = max(1, (tr.epochs if tr and tr.epochs else 1))
+    bs = int(tr.batch_size) if tr and tr.batch_size else 32
+    fold = _folds(y, label, HOLDOUT_FOLDS)
+    rng = np.random.default_rng(4)
+    held_right = held_n = 0
+    fold_acc, train_acc, steps_done, times = [], [], [], []
+    for k in range(HOLDOUT_FOLDS):
+        spent = time.perf_counter() - start
+        if times and spent + max(times) > budget_s + 2.0:
+            break
+        t0 = time.perf_counter()
+        train_idx, test_idx = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        order = np.concatenate([rng.permutation(train_idx) for _ in range(epochs)])
+        steps = max(1, min(HOLDOUT_MAX_STEPS, len(order) // bs))
+        order = order[: steps * bs] if len(order) >= bs else order
+        adapter.restore()
+        adapter.train(_subset(x, order), _subset(y, order), steps=steps, batch_size=min(bs, len(order)))
+        acc_test = task_accuracy(adapter.predict(_subset(x, test_idx)), _subset(y, test_idx), label)
+        acc_train = task_accuracy(adapter.predict(_subset(x, train_idx)), _subset(y, train_idx), label)
+        if acc_test is None or acc_train is None:
+            return
+        held_right += acc_test * len(test_idx)
+        held_n += len(test_idx)
+        fold_acc.append(round(acc_test, 4))
+        train_acc.append(round(acc_train, 4))
+        steps_done.append(steps)
+        times.append(time.perf_counter() - t0)
+    if not fold_acc:
+        return
+    rec.experiments["holdout"] = {
+        "folds": len(fold_acc), "of_folds": HOLDOUT_FOLDS, "samples": n, "held_out": held_n,
+        "epochs": epochs, "batch_size": bs, "steps_per_fold": steps_done,
+        "train_accuracy": float(np.mean(train_acc)), "held_out_accuracy": held_right / held_n,
+        "fold_train_accuracy": train_acc, "fold_held_out_accuracy": fold_acc,
+        "chance_accuracy": chance_accuracy(label), "seconds": round(float(sum(times)), 3),
     }

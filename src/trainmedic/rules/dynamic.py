@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from statistics import median
 
+from ..experiments.preflight import MEMORISE_PARAMS_PER_SAMPLE
 from ..facts import LayerFact
 from ..findings import Evidence, Finding
 from ..recording import Recording
@@ -1129,7 +1130,6 @@ def no_generalisation(rec: Recording):
                   fix="Shuffle inputs and labels with one permutation; check that each row keeps its label.")
 
 
-MEMORISE_PARAMS_PER_SAMPLE = 200  # far more parameters than examples: the net can store the training set
 
 
 @rule("TM313", "memorised-tiny-training-set", ["overfitting"], "dynamic")

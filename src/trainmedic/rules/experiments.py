@@ -350,3 +350,54 @@ def tiny_batch_diverges(rec: Recording):
                   locations=F.loc(opt) if cause == "lr-too-high" else
                   F.loc(rec.facts.loss.computed_at, *F.fit_loc(rec)) if cause == "numerical-instability"
                   else F.fit_loc(rec))
+
+
+@rule("TM208", "held-out-folds-not-learned", ["overfitting", "data-label-misalignment"], "experiment")
+def held_out_folds(rec: Recording):
+    """
+    What it detects:
+    On a small training set with hundreds of parameters per example and no validation data, a copy of the
+    model trained as planned (the user's starting weights, epochs and batch size) on three quarters of the
+    training set fits them (training accuracy at least 0.95) but predicts the quarter it did not see at least
+    0.25 worse - pooled over four folds, every example held out once.
+
+    Why training fails:
+    With far more parameters than examples the network stores the training set instead of learning the rule
+    behind it: the training metrics are perfect and new data is predicted badly. Without validation data
+    nothing in the user's run shows it. When the held-out accuracy stays at chance, nothing generalises at
+    all - which is also what labels that do not belong to their inputs look like.
+
+    Evidence:
+    Training and held-out accuracy of the folds, the majority-class rate, parameters per example.
+
+    Fix:
+    Train on more data (or all of it), a smaller or regularised model, and always a validation split
+    (`validation_split=0.2`) with early stopping.
+
+    Example:
+    40 examples of 60 features into Dense(256) -> Dense(256) -> Dense(3): folds fit 1.0, held-out 0.55.
+    """
+    h = F.exp(rec, "holdout")
+    if not h or h.get("folds", 0) < 2 or h.get("held_out", 0) < 20:
+        return
+    train, held, chance = h["train_accuracy"], h["held_out_accuracy"], h.get("chance_accuracy") or 0.0
+    if train < 0.95 or held > train - 0.25:
+        return
+    m, d = rec.facts.model, rec.facts.data
+    per = m.n_trainable / d.n_samples if m and d and d.n_samples else None
+    at_chance = held <= chance + 0.1 * (1 - chance)
+    low = held <= chance + 0.5 * (1 - chance)
+    yield Finding(f"A copy trained as planned on {h['folds']} x 3/4 of the {h['samples']} training examples fits "
+                  f"them (training accuracy {train:.2f}) but predicts the examples it did not see with accuracy "
+                  f"{held:.2f} (majority rate {chance:.2f}): the network memorises the training set instead of "
+                  "learning from it." + (f" It has {per:.0f} parameters per example." if per else ""),
+                  cause="overfitting", also=["data-label-misalignment"] if at_chance else [],
+                  severity="error", confidence=0.75 if low else 0.6,
+                  evidence=[Evidence("accuracy on the training folds", round(train, 3), ">= 0.95"),
+                            Evidence(f"accuracy on the held-out folds ({h['held_out']} examples)", round(held, 3),
+                                     f"close to {train:.2f}"),
+                            Evidence("majority-class rate", round(chance, 3))]
+                  + ([Evidence("trainable parameters per training example", round(per), "< 200")] if per else []),
+                  locations=F.fit_loc(rec),
+                  fix="Train on more data (or all of it), shrink or regularise the model (Dropout, weight decay), and "
+                      "validate (validation_split=0.2 with EarlyStopping).")

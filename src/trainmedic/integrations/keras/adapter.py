@@ -143,6 +143,22 @@ class KerasAdapter:
         outs = probe(x, training=False)
         return {l.name: to_numpy(o) for l, o in zip(layers, outs)}
 
+    # -- restarting ------------------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Remember the copy's weights and optimizer state, so that :meth:`restore` can start it over
+        without a new clone (and a new compiled train function)."""
+        opt = self.model.optimizer
+        if not opt.built:
+            opt.build(self.model.trainable_variables)
+        self._start = (self.model.get_weights(), [to_numpy(v) for v in opt.variables])
+
+    def restore(self) -> None:
+        """Back to the state of the last :meth:`checkpoint`: the same weights, a fresh optimizer state."""
+        weights, opt_state = self._start
+        self.model.set_weights(weights)
+        for v, value in zip(self.model.optimizer.variables, opt_state):
+            v.assign(value)
+
     # -- training --------------------------------------------------------------------------------------
     def train(self, x, y, steps: int, batch_size: int = 32, class_weight=None) -> list[float]:
         """Train the copy for ``steps`` updates on ``x``/``y`` (cycled); return the per-step losses."""
