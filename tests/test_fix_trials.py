@@ -257,3 +257,54 @@ def test_code_edits_on_source_lines():
     edits.edit(loc, lambda c: set_arg(c, "Dense", "units", "4", 0))
     edits.edit(loc, lambda c: set_arg(c, "Dense", "activation", '"softmax"'))
     assert edits.diff() == '@@ a.py:3 @@\n- Dense(1)\n+ Dense(4, activation="softmax")'
+
+
+# -- a suspicion that only a trial settles --------------------------------------------------------------------
+def _sine(n=512):
+    x = RNG.uniform(0, 1, (n, 1)).astype("float32")
+    return x, np.sin(2 * np.pi * x).astype("float32")
+
+
+def _unfinished(model, x, y, curve):
+    """The pre-flight of a real model, then the epoch losses its training would have recorded."""
+    rec = preflight_keras(model, x, y, batch_size=32, epochs=len(curve), experiments=True, budget_s=3)
+    for i, v in enumerate(curve):
+        rec.record("epoch_loss", (i + 1) * 250, v)
+    return rec
+
+
+def test_an_unfinished_regression_is_reported_only_when_a_higher_rate_proves_it():
+    """TM315 is a suspicion (proved_by_trial): the judge lists it in ``suspects``, the trials try it, and the
+    range test's steepest rate halving the error makes lr-too-low a cause."""
+    from trainmedic.engine import judge
+
+    keras.utils.set_random_seed(0)
+    x, y = _sine()
+    model = _seq((1,), layers.Dense(64, activation="relu"), layers.Dense(64, activation="relu"),
+                 layers.Dense(64, activation="relu"), layers.Dense(1))
+    model.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+    var = float(np.var(y))
+    rec = _unfinished(model, x, y, [0.65 * var, 0.3 * var, 0.265 * var, 0.248 * var])  # R^2 0.75, -6%
+    d = judge(rec)
+    assert "lr-too-low" not in d.cause_ids() and d.suspects == ["lr-too-low"]
+    assert any(f.code == "TM315" and f.confidence < 0.5 for f in d.findings)
+    run_trials(model, rec, d, budget_s=30)
+    d = judge(rec)
+    t = next(t for t in rec.trials if t.cause == "lr-too-low")
+    assert t.verified is True and "steepest" in t.fix, (t.fix, t.margin)
+    (c,) = [c for c in d.causes if c.id == "lr-too-low"]
+    assert c.fix.verified is True and c.score >= 0.7
+
+
+def test_a_converged_or_good_regression_fit_raises_no_suspicion():
+    from trainmedic.engine import judge
+
+    keras.utils.set_random_seed(0)
+    x, y = _sine()
+    model = _seq((1,), layers.Dense(64, activation="relu"), layers.Dense(1))
+    model.compile(optimizer=keras.optimizers.SGD(0.03), loss="mse")
+    var = float(np.var(y))
+    for curve in ([0.5 * var, 0.2 * var, 0.12 * var, 0.1 * var],  # R^2 0.9: a good fit, still improving
+                  [0.5 * var, 0.3 * var, 0.25 * var, 0.249 * var]):  # R^2 0.75 but converged: no faster rate helps
+        d = judge(_unfinished(model, x, y, curve))
+        assert not d.suspects and not any(f.code == "TM315" for f in d.findings + d.notes)

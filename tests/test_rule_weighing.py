@@ -247,3 +247,47 @@ def test_held_out_folds_name_overfitting_only_for_a_large_gap_after_a_fit():
     assert not codes(_holdout_rec(1.0, 0.80), "TM208")[0]  # 0.2 below the fit: fine for 40 examples
     assert not codes(_holdout_rec(0.80, 0.40), "TM208")[0]  # no fit: not memorising (other rules judge it)
     assert not codes(_holdout_rec(1.0, 0.40, held_out=12), "TM208")[0]  # too few held-out examples
+
+
+def test_weak_readings_do_not_add_up_to_a_cause_in_a_run_that_learned():
+    """Two suspicions each capped at 0.3 because the run learned (unscaled inputs, an off initial loss) used to
+    combine to 0.51 and report a healthy program (a corpus fixed program: SGD 0.01 on raw scores)."""
+    from trainmedic.engine import rank
+    from trainmedic.findings import Finding
+
+    weak = [Finding("weak", cause="unnormalized-input", confidence=0.3, code=c, severity="warning")
+            for c in ("TM110", "TM202")]
+    learned = rec_with([0, 1] * 50, acc=[0.6, 0.97, 0.98])
+    assert [c.id for c in rank(weak, learned)] == []
+    stuck = rec_with([0, 1] * 50, acc=[0.5, 0.5, 0.5])
+    assert [c.id for c in rank(weak, stuck)] == ["unnormalized-input"]  # nothing refuted them
+    strong = [Finding("strong", cause="unnormalized-input", confidence=0.6, code="TM110", severity="error")]
+    assert [c.id for c in rank(strong + weak[1:], learned)] == ["unnormalized-input"]
+
+
+def test_causes_tied_at_the_top_of_the_scale_rank_by_their_own_strongest_finding():
+    from trainmedic.engine import rank
+    from trainmedic.findings import Finding
+
+    fs = [Finding("dead", cause="dying-relu", confidence=0.85, code=c, severity="error", also=["bad-init"])
+          for c in ("TM203", "TM308", "TM301", "TM206")]
+    fs += [Finding("relu into bce", cause="output-activation-mismatch", confidence=0.95, code="TM103",
+                   severity="error")]
+    # both roots are lifted to the top of the scale above the dead units; the one with its own finding leads
+    assert [c.id for c in rank(fs, rec_with([0, 1] * 50))][:2] == ["output-activation-mismatch", "bad-init"]
+
+
+def test_a_trial_settled_suspicion_is_listed_not_reported():
+    v = 0.464
+    rec = Recording(facts=SetupFacts(
+        loss=LossFact(name="mse"), data=DataFacts(n_samples=512, targets=[label_facts(
+            np.random.default_rng(0).normal(0, v ** 0.5, 512).astype("float32"))])))
+    for i, r2 in enumerate([0.35, 0.7, 0.735, 0.752]):  # still falling 6%, R^2 0.75
+        rec.record("epoch_loss", (i + 1) * 250, (1 - r2) * float(rec.facts.data.targets[0].std) ** 2)
+    d = judge(rec)
+    assert d.status == "healthy" and d.suspects == ["lr-too-low"]
+    from trainmedic.findings import Trial
+
+    rec.trials.append(Trial(cause="lr-too-low", fix="learning rate 0.2", verified=True))
+    d = judge(rec)
+    assert d.cause_ids() == ["lr-too-low"] and not d.suspects

@@ -130,6 +130,7 @@ def test_class_imbalance_without_weights_and_weighted_twin():
 
 
 def test_heavy_dropout():
+    keras.utils.set_random_seed(0)  # the tiny-batch fit through Dropout(0.95) depends on the masks drawn
     x, y = binary_data()
     model = keras.Sequential([keras.Input((8,)), layers.Dense(32, activation="relu"), layers.Dropout(0.95),
                               layers.Dense(1, activation="sigmoid")])
@@ -259,3 +260,27 @@ def test_held_out_folds_only_without_validation_and_with_many_parameters_per_exa
     x, y = _few_rows(easy=False)
     d = diagnose(mlp([(8, "relu")], d=60, output=(3, "softmax")), x, y, "sparse_categorical_crossentropy")
     assert "holdout" not in d.recording.experiments  # 523 parameters for 40 examples
+
+
+def _large_targets(n=512, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 5, (n, 2)).astype("float32")
+    return x, (3 * x[:, 0] ** 2 + 2 * x[:, 0] * x[:, 1] + x[:, 1]).astype("float32")
+
+
+def _reg_mlp():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((2,)), layers.Dense(64, activation="relu"),
+                             layers.Dense(64, activation="relu"), layers.Dense(1)])
+
+
+def test_a_first_sgd_update_larger_than_the_weights_is_a_learning_rate_too_high():
+    x, y = _large_targets()  # targets up to ~135: gradients ~100x the weights at initialisation
+    d = diagnose(_reg_mlp(), x, y, "mse", keras.optimizers.SGD(), metrics=())
+    (f,) = [f for f in d.findings if f.code == "TM209"]
+    assert f.cause == "lr-too-high" and "exploding-gradient" in f.also and "first SGD update" in f.message
+    assert top(d) == "lr-too-high"  # the root of the exploding gradient
+    # Adam normalises the step by the gradient's size; SGD at 1e-4 takes a small first step
+    for opt in (keras.optimizers.Adam(1e-3), keras.optimizers.SGD(1e-4)):
+        d = diagnose(_reg_mlp(), x, y, "mse", opt, metrics=())
+        assert not [f for f in d.findings if f.code == "TM209"]

@@ -24,6 +24,7 @@ class Diagnosis:
     notes: list[Finding] = field(default_factory=list)  # info-level findings, never a cause
     error: str | None = None
     total_s: float | None = None
+    suspects: list[str] = field(default_factory=list)  # unreported causes a fix trial may prove (then reported)
 
     @property
     def healthy(self) -> bool:

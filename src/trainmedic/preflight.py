@@ -83,7 +83,7 @@ def diagnose_keras(model, x=None, y=None, *, select: Iterable[str] | None = None
     rec = preflight_keras(model, x, y, **kwargs)
     rec.started_at = start
     diagnosis = judge(rec, select=select, ignore=ignore)
-    if fix_trials and diagnosis.causes:
+    if fix_trials and (diagnosis.causes or diagnosis.suspects):
         try:
             from .experiments.trials import run_trials
         except ImportError:

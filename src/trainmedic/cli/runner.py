@@ -180,7 +180,7 @@ class Runner:
             try:
                 d = judge(rec, self.settings.select, self.settings.ignore,
                           error=rec.run.get("script_error"))
-                if self.settings.fix_trials and d.causes and framework == "keras":
+                if self.settings.fix_trials and (d.causes or d.suspects) and framework == "keras":
                     d = self._trials(s, d)
                 elif self.settings.fix_trials and d.causes and framework == "torch" and id(s) in torch_own:
                     d = self._torch_trials(s, d)

@@ -12,12 +12,14 @@ from ..diagnosis import Diagnosis
 from ..findings import CauseReport, Evidence, Finding, FixReport
 from ..recording import Recording
 from ..rules import all_rules
+from ..rules._facts import training_learned
 
 REPORT_THRESHOLD = 0.5  # a cause is reported (and the run unhealthy) from this score on
 SECONDARY_WEIGHT = 0.4  # how much a finding supports the causes in its ``also``
-# rules that read only the training-loss curve: under an output/loss cause their learning-rate reading is
-# explained away (the loss is computed on outputs that cannot fit the target)
-LOSS_CURVE_RULES = frozenset({"TM301", "TM303", "TM304"})
+# rules whose learning-rate reading an output/loss cause explains away: the training-loss curve (the loss is
+# computed on outputs that cannot fit the target) and the first update's size (the gradient of a mismatched
+# output and loss is not the network's usual one)
+LOSS_CURVE_RULES = frozenset({"TM209", "TM301", "TM303", "TM304", "TM315"})
 
 # A root cause explains these mechanisms: when both are found, the root ranks above the mechanism.
 EXPLAINS: dict[str, tuple[str, ...]] = {
@@ -74,6 +76,12 @@ def rank(findings: list[Finding], recording: Recording) -> list[CauseReport]:
             support[a].append(f.confidence * SECONDARY_WEIGHT)
             by_cause.setdefault(a, [])
     scores = {c: 1.0 - _prod(1.0 - min(max(x, 0.0), 0.99) for x in xs) for c, xs in support.items()}
+    learned = training_learned(recording)
+    if learned is not None and learned[0]:
+        # the run learned: readings each below the bar (suspicions the run refuted) do not add up to a cause
+        for c, xs in support.items():
+            if max(xs) < REPORT_THRESHOLD:
+                scores[c] = min(scores[c], REPORT_THRESHOLD - 0.01)
     trials = {t.cause: t for t in recording.trials}
     for c, t in trials.items():
         if c in scores and t.verified is True:
@@ -112,7 +120,8 @@ def rank(findings: list[Finding], recording: Recording) -> list[CauseReport]:
             fix=FixReport(summary=fix_text, verified=t.verified if t else None, trial=t,
                           diff=(t.note or None) if t else None),
             findings=list(dict.fromkeys(f.code for f in fs)), why=info.why))
-    reports.sort(key=lambda r: (-r.score, r.id))
+    strongest = {c: max((f.confidence for f in fs), default=0.0) for c, fs in by_cause.items()}
+    reports.sort(key=lambda r: (-r.score, -strongest.get(r.id, 0.0), r.id))  # a tie: its own strongest finding
     return reports
 
 
@@ -125,7 +134,7 @@ def _explain_away_curves(scores: dict, by_cause: dict, trials: dict) -> None:
     for c in ("lr-too-high", "lr-too-low"):
         own = by_cause.get(c, [])
         t = trials.get(c)
-        if c in scores and scores[c] < blocking and own and all(f.code in LOSS_CURVE_RULES for f in own) \
+        if c in scores and scores[c] <= blocking and own and all(f.code in LOSS_CURVE_RULES for f in own) \
                 and not (t is not None and t.verified is True):
             scores[c] = min(scores[c], REPORT_THRESHOLD - 0.01)
 
@@ -152,7 +161,24 @@ def judge(recording: Recording, select: Iterable[str] | None = None, ignore: Ite
     if causes and recording.diagnosed_at_s is None:
         recording.diagnosed_at_s = round(time.time() - recording.started_at, 3)
     return Diagnosis(status=status, causes=causes, findings=main, notes=notes, recording=recording, error=error,
-                     total_s=round(time.time() - recording.started_at, 3))
+                     total_s=round(time.time() - recording.started_at, 3), suspects=_suspects(main, causes))
+
+
+def _suspects(findings: list[Finding], causes: list[CauseReport]) -> list[str]:
+    """Causes of findings that only a fix trial can settle (``proved_by_trial`` rules), not yet reported."""
+    from ..rules import get_rule
+
+    reported = {c.id for c in causes}
+    out: list[str] = []
+    for f in findings:
+        if not f.cause or f.cause in reported or f.cause in out:
+            continue
+        try:
+            if getattr(get_rule(f.code).func, "proved_by_trial", False):
+                out.append(f.cause)
+        except KeyError:
+            continue
+    return out
 
 
 CONFIDENT = 0.8  # a cause this sure (and measured, see ``stopping_cause``) may end a training early

@@ -769,8 +769,9 @@ def _target_fix(ctx: FixContext, cause: str) -> Fix:
 
 
 def _lr_candidates(ctx: FixContext, direction: str | None) -> list[tuple[float, str]]:
-    """(rate, where it comes from) to try: the range test's suggestion, a tenth of its minimum-loss rate, the
-    optimizer's usual rate; only rates at least 2x away from the user's in ``direction`` ("up"/"down")."""
+    """(rate, where it comes from) to try: the range test's suggestion, a tenth of its minimum-loss rate
+    (raising the rate: the steepest-descent rate too, the bolder classic reading), the optimizer's usual rate;
+    only rates at least 2x away from the user's in ``direction`` ("up"/"down")."""
     opt = ctx.facts.optimizer
     user = opt.lr if opt else None
     lrs: list[tuple[float, str]] = []
@@ -779,6 +780,8 @@ def _lr_candidates(ctx: FixContext, direction: str | None) -> list[tuple[float, 
         lrs.append((r.suggestion, f"from the learning-rate range test ({r.how})"))
     if r is not None and r.lr_min_loss:
         lrs.append((r.lr_min_loss / 10, "a tenth of the range test's minimum-loss rate"))
+    if direction == "up" and r is not None and r.lr_steepest and (not r.lr_min_loss or r.lr_steepest < r.lr_min_loss):
+        lrs.append((r.lr_steepest, "the range test's steepest-descent rate"))
     if opt and opt.name in LR_RANGES:
         _, low, high, _ = LR_RANGES[opt.name]
         lrs.append((math.sqrt(low * high), f"a usual rate for {opt.name}"))

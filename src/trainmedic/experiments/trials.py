@@ -19,8 +19,9 @@ A learning-rate range test (:mod:`.lr_range`) runs first when a learning-rate ca
 is stored in ``recording.experiments["lr_range"]`` and proposes the rates the learning-rate fixes try.
 
 The user's model, optimizer and RNG streams are never touched: set-ups are rebuilt from the model's config
-(or cloned) inside :func:`~trainmedic._rng.preserve_rng`. Only causes in the diagnosis are tried, so a healthy
-program never gets a trial, let alone a verified fix.
+(or cloned) inside :func:`~trainmedic._rng.preserve_rng`. Only causes in the diagnosis are tried, and after them
+its ``suspects``: causes of rules that only a trial can settle (``proved_by_trial``, e.g. an unfinished regression
+fit: would a higher learning rate do better?). A healthy program without suspects never gets a trial.
 """
 from __future__ import annotations
 
@@ -256,6 +257,7 @@ def run_trials(model, rec: Recording, diagnosis, budget_s: float = 60.0, *, step
     left, and a cause that does not fit is skipped (listed in ``rec.experiments["trials"]["skipped"]``).
     """
     causes = [c.id for c in (getattr(diagnosis, "causes", None) or [])]
+    causes += [c for c in getattr(diagnosis, "suspects", None) or [] if c not in causes]
     if not causes:
         return
     start = time.perf_counter()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from .registry import Rule, all_rules, get_rule, rule
+from .registry import Rule, all_rules, get_rule, proved_by_trial, rule
 
 _BUILTIN = ("static", "experiments", "dynamic", "wiring")
 _loaded = False
@@ -22,4 +22,4 @@ def load_builtin_rules() -> None:
                 raise
 
 
-__all__ = ["Rule", "all_rules", "get_rule", "rule", "load_builtin_rules"]
+__all__ = ["Rule", "all_rules", "get_rule", "proved_by_trial", "rule", "load_builtin_rules"]

@@ -145,6 +145,16 @@ def majority_rate(rec: Recording) -> float | None:
     return max(counts) / sum(counts) if counts else None
 
 
+def mse_target_variance(rec: Recording) -> float | None:
+    """The targets' variance for a single-output MSE regression (the loss of predicting their mean), else
+    None: ``1 - loss / variance`` is then the R^2 of a training loss."""
+    lab = label(rec)
+    if loss_name(rec) == "mse" and lab is not None and lab.kind == "regression" and lab.std \
+            and (len(lab.shape) == 1 or (len(lab.shape) == 2 and lab.shape[1] == 1)):
+        return lab.std ** 2
+    return None
+
+
 def training_learned(rec: Recording) -> tuple[bool, str] | None:
     """Did the user's training itself clearly learn? (verdict, what shows it), None when nothing says.
 
@@ -176,12 +186,10 @@ def training_learned(rec: Recording) -> tuple[bool, str] | None:
         start = vals[0]
     if start <= 0:
         return None
-    lab = label(rec)
-    if loss_name(rec) == "mse" and lab is not None and lab.kind == "regression" and lab.std \
-            and (len(lab.shape) == 1 or (len(lab.shape) == 2 and lab.shape[1] == 1)):
+    var = mse_target_variance(rec)
+    if var is not None:
         # regression: the baseline is predicting the mean (MSE = the targets' variance); learned means
         # explaining at least 60% of it (R^2 >= 0.6), whatever the loss was at the start
-        var = lab.std ** 2
         r2 = 1 - vals[-1] / var
         return vals[-1] <= 0.2 * start and r2 >= 0.6, \
             f"training loss {start:.4g} -> {vals[-1]:.4g} (target variance {var:.4g}: R^2 {r2:.2f}, bar 0.6)"

@@ -20,7 +20,7 @@ from ..facts import LayerFact
 from ..findings import Evidence, Finding
 from ..recording import Recording
 from . import _facts as F
-from .registry import rule
+from .registry import proved_by_trial, rule
 from .static import _input_scale_problem
 
 # Optimizers whose step is about lr per parameter whatever the gradient scale (Adam-like normalisation).
@@ -1244,3 +1244,59 @@ def saturated_during_training(rec: Recording):
                   f"not learn.", cause="saturated-activation",
                   also=["unnormalized-input"] if unscaled else ["bad-init"], severity="error", confidence=0.7,
                   evidence=ev, locations=_layer_loc(rec, sat[0][0]))
+
+
+UNFINISHED_R2 = 0.8  # a training fit explaining less of the targets' variance, still falling: unfinished
+STILL_FALLING = 0.97  # the last epoch lowered the loss by at least 3%
+
+
+@rule("TM315", "regression-fit-unfinished", ["lr-too-low", "too-few-updates"], "dynamic")
+@proved_by_trial
+def regression_fit_unfinished(rec: Recording):
+    """
+    What it detects:
+    A single-output MSE regression whose training ended while the loss was still falling (the last epoch
+    lowered it by 3% or more, to the lowest value of the run) with the fit unfinished: the training loss
+    still holds more than 20% of the targets' variance (R^2 below 0.8; a working fit of a smooth function
+    gets well past 0.9, noisy targets may cap it lower - then no fix reaches the trial's bar). A suspicion, not a cause: it is
+    reported only when the fix trial (the same network with a learning rate read from a learning-rate range
+    test) reaches half the original's error under the same budget.
+
+    Why training fails:
+    A learning rate far below what the network tolerates (plain SGD at its default 0.01 on a smooth
+    function, say) makes each update a small fraction of what it could be: the loss creeps down, and the
+    planned epochs end long before the fit is done. It looks like a network that cannot do better.
+
+    Evidence:
+    R^2 of the last epoch's training loss, the last epoch's drop, the number of updates, the optimizer and
+    learning rate; the fix trial's error against the original's.
+
+    Fix:
+    Raise the learning rate (the range test's suggestion; for Adam about 1e-3), or train for more epochs.
+
+    Example:
+    `SGD()` (0.01) for 4 epochs on a sine wave: R^2 0.75 and still falling -> `SGD(learning_rate=0.03)`.
+    """
+    var = F.mse_target_variance(rec)
+    _, el = _series(rec, "epoch_loss")
+    if var is None or len(el) < 3 or not all(math.isfinite(v) for v in el):
+        return
+    r2 = 1 - el[-1] / var
+    drop = 1 - el[-1] / el[-2] if el[-2] > 0 else 0.0
+    if r2 >= UNFINISHED_R2 or el[-1] > STILL_FALLING * el[-2] or el[-1] > min(el):
+        return
+    opt = rec.facts.optimizer
+    tr = rec.facts.training
+    updates = tr.planned_updates if tr is not None and tr.planned_updates else None
+    ev = [Evidence("R^2 of the last epoch's training loss", round(r2, 3), f">= {UNFINISHED_R2}"),
+          Evidence("loss change over the last epoch", f"-{100 * drop:.1f}%", "about 0 (converged)")]
+    if updates:
+        ev.append(Evidence("optimizer updates planned", updates))
+    if opt is not None and opt.lr is not None:
+        ev.append(Evidence(f"{opt.name} learning rate", opt.lr))
+    yield Finding(f"The training ended with the loss still falling ({100 * drop:.1f}% in the last epoch) and the "
+                  f"fit unfinished (R^2 {r2:.2f} on the training data): the updates may be too small to finish "
+                  "in the planned epochs.", cause="lr-too-low", also=["too-few-updates"], severity="warning",
+                  confidence=0.45, evidence=ev,
+                  locations=F.loc(opt, tr),
+                  fix="Raise the learning rate (try the learning-rate range test's suggestion), or train longer.")

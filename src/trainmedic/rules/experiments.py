@@ -401,3 +401,58 @@ def held_out_folds(rec: Recording):
                   locations=F.fit_loc(rec),
                   fix="Train on more data (or all of it), shrink or regularise the model (Dropout, weight decay), and "
                       "validate (validation_split=0.2 with EarlyStopping).")
+
+
+FIRST_STEP_TOO_LARGE = 1.0  # plain SGD: the first update moves a layer's weights by their own norm
+
+
+@rule("TM209", "first-update-too-large", ["lr-too-high", "exploding-gradient"], "experiment")
+@weighed_by_training
+def first_update_too_large(rec: Recording):
+    """
+    What it detects:
+    With plain SGD (momentum or not) the first update of a layer is the learning rate times its gradient.
+    Measured on a batch of training data at initialisation: learning rate x gradient norm / weight norm of at
+    least 1 in some layer - the very first step moves its weights by more than their whole norm.
+
+    Why training fails:
+    A step as large as the weights throws away the initialisation: pre-activations jump far from zero, ReLU
+    units die, the loss jumps or the output collapses to a constant. SGD, unlike Adam, does not normalise the
+    step by the gradient's size, so large gradients (unscaled targets or inputs) make a usual rate too high.
+
+    Evidence:
+    Per layer: learning rate x gradient/weight norm ratio at initialisation; the optimizer and rate.
+
+    Fix:
+    Lower the learning rate until the first steps are small (well under 0.1 of the weights), or an adaptive
+    optimizer (Adam), clip gradients (`clipnorm=1.0`), and scale targets/inputs to unit variance.
+
+    Example:
+    MSE on targets up to 135 with `SGD()` (0.01): gradients 194x the weights, the first step 1.9x the weights;
+    the ReLU layers die and the network predicts the mean.
+    """
+    gf = F.exp(rec, "gradient_flow")
+    opt = rec.facts.optimizer
+    if not gf or gf.get("all_zero") or not gf.get("finite", True) or opt is None or opt.name != "sgd" \
+            or not opt.lr or opt.lr <= 0:
+        return
+    rel = {k: v * opt.lr for k, v in (gf.get("grad_to_weight") or {}).items() if v is not None and math.isfinite(v)}
+    big = {k: v for k, v in rel.items() if v >= FIRST_STEP_TOO_LARGE}
+    if not big:
+        return
+    worst = max(big, key=big.get)
+    unscaled = _input_scale_problem(rec)
+    lab = F.label(rec)
+    big_targets = lab is not None and lab.kind == "regression" and lab.std is not None and lab.std > 10
+    ev = [Evidence("learning rate x gradient/weight norm at initialisation (first update / weights)",
+                   {k: round(v, 2) for k, v in sorted(big.items(), key=lambda kv: -kv[1])[:4]},
+                   f"< {FIRST_STEP_TOO_LARGE:g} (well under 0.1)"),
+          Evidence("optimizer", f"sgd, learning rate {opt.lr:g}")]
+    if big_targets:
+        ev.append(Evidence("target std", round(lab.std, 3), "about 1 (standardised)"))
+    yield Finding(f"The first SGD update would move the weights of {worst} by {big[worst]:.2g}x their norm "
+                  f"(learning rate {opt.lr:g} x gradient {big[worst] / opt.lr:.3g}x the weights): the learning rate "
+                  "is too high for gradients this large.", cause="lr-too-high",
+                  also=["exploding-gradient"] + (["unnormalized-input"] if unscaled or big_targets else []),
+                  severity="error", confidence=0.8 if big[worst] >= 10 else 0.7, evidence=ev, locations=F.loc(opt),
+                  fix="Lower the learning rate (or use Adam), clip gradients, and scale the targets and inputs.")

@@ -78,6 +78,16 @@ def rule(code: str, name: str, causes: Iterable[str], phase: str) -> Callable[[R
     return deco
 
 
+def proved_by_trial(func: RuleFunc) -> RuleFunc:
+    """Mark a rule whose findings are suspicions that only a fix trial can settle (put it under ``@rule``).
+
+    Its findings stay below the reporting threshold; their causes are listed in ``Diagnosis.suspects`` and
+    tried like reported causes, and a verified trial lifts the cause over the threshold. An expert's "it
+    might be the learning rate - try a higher one and see", with the trying done."""
+    func.proved_by_trial = True
+    return func
+
+
 def all_rules() -> list[Rule]:
     """Every registered rule, ordered by code."""
     from . import load_builtin_rules
