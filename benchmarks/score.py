@@ -84,7 +84,10 @@ def judge_buggy(case: dict, folder: Path, r: dict) -> dict:
     primary = case["causes"][0] if case["causes"] else None
     ok_top1 = {primary, *case.get("accept", [])}
     ok_top3 = set(case["causes"]) | set(case.get("accept", []))
-    spans = fault_spans(folder / "buggy.py", case.get("fault_lines", []))
+    lines = list(case.get("fault_lines", []))
+    if ids and ids[0] != primary:  # an accepted alternative is fixed where its own lines say, when the case says
+        lines += case.get("accept_lines", {}).get(ids[0], [])
+    spans = fault_spans(folder / "buggy.py", lines)
     located = False
     if causes:
         for loc in causes[0].get("locations", []):

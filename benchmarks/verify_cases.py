@@ -11,6 +11,11 @@ A buggy program must end at or below ``buggy`` (at or above it when ``higher_is_
 fixed or healthy program at or above ``fixed`` (at or below it when lower is better).
 ``"buggy_raises": true`` instead means the buggy program is expected to fail with an exception.
 
+``causes`` lists the root cause first (then the others the program has); ``accept`` lists alternatives that
+also count as a right top cause; ``fault_lines`` are the lines of ``buggy.py`` to change for the first cause,
+and ``accept_lines`` (optional, ``{cause: [lines]}``) where an accepted alternative's own fix goes (scaling the
+inputs is done where the data is made or passed, not where the learning rate is set).
+
 Usage: ``python benchmarks/verify_cases.py [CASE_ID ...] [--jobs 2]``; results go to
 ``benchmarks/results/verify.json`` (merged with earlier results for other cases).
 """
@@ -78,7 +83,7 @@ def verify_case(folder: Path) -> dict:
             problems.append(f"healthy program does not learn: {r}")
     else:
         src = (folder / "buggy.py").read_text().splitlines()
-        for ln in case.get("fault_lines", []):
+        for ln in case.get("fault_lines", []) + [n for ls in case.get("accept_lines", {}).values() for n in ls]:
             if not (1 <= ln <= len(src)) or not src[ln - 1].strip() or src[ln - 1].strip().startswith("#"):
                 problems.append(f"fault line {ln} is not a code line of buggy.py")
         b = run_program(folder / "buggy.py")
