@@ -1130,8 +1130,6 @@ def no_generalisation(rec: Recording):
                   fix="Shuffle inputs and labels with one permutation; check that each row keeps its label.")
 
 
-
-
 @rule("TM313", "memorised-tiny-training-set", ["overfitting"], "dynamic")
 def memorised(rec: Recording):
     """
@@ -1258,9 +1256,9 @@ def regression_fit_unfinished(rec: Recording):
     A single-output MSE regression whose training ended while the loss was still falling (the last epoch
     lowered it by 3% or more, to the lowest value of the run) with the fit unfinished: the training loss
     still holds more than 20% of the targets' variance (R^2 below 0.8; a working fit of a smooth function
-    gets well past 0.9, noisy targets may cap it lower - then no fix reaches the trial's bar). A suspicion, not a cause: it is
-    reported only when the fix trial (the same network with a learning rate read from a learning-rate range
-    test) reaches half the original's error under the same budget.
+    gets well past 0.9, noisy targets may cap it lower - then no fix reaches the trial's bar). A suspicion,
+    not a cause: it is reported only when the fix trial (the same network with a learning rate read from a
+    learning-rate range test) reaches half the original's error under the same budget.
 
     Why training fails:
     A learning rate far below what the network tolerates (plain SGD at its default 0.01 on a smooth

@@ -97,6 +97,12 @@ def all_rules() -> list[Rule]:
 
 
 def get_rule(code_or_name: str) -> Rule:
+    """The rule with this code (a dict lookup: the judge asks for each finding) or name."""
+    from . import load_builtin_rules
+
+    load_builtin_rules()
+    if code_or_name in _REGISTRY:
+        return _REGISTRY[code_or_name]
     for r in all_rules():
         if code_or_name in (r.code, r.name):
             return r

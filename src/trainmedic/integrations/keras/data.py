@@ -88,49 +88,34 @@ def sample_fit_data(x, y=None, batch_size=None, steps_per_epoch=None, max_sample
     """
     type_name = type(x).__module__ + "." + type(x).__name__
     if "tensorflow" in type_name and "Dataset" in type_name:
-        parts_x, parts_y, n = [], [], 0
         source, warning = private_copy(x), None
         if source is None:
             source = x
             warning = ("the training tf.data.Dataset could not be copied, so it was sampled itself: a dataset that "
                        "reshuffles each iteration now starts the training one shuffle order later")
-        for batch in source.take(16):
-            bx, by = _split_batch(batch)
-            parts_x.append(_np(bx))
-            parts_y.append(_np(by))
-            n += _length(parts_x[-1]) or 0
-            if n >= max_samples:
-                break
+        xs, ys, bs = _gather(source.take(16), max_samples)
         card = None
         try:
             c = int(x.cardinality())
             card = c if c > 0 else None
         except Exception:
             pass
-        bs = _length(parts_x[0]) if parts_x else None
-        return Sample(_concat(parts_x)[:max_samples] if parts_x else None,
-                      _concat(parts_y) if parts_y and parts_y[0] is not None else None,
-                      "tf.data", n_samples=(card * bs if card and bs else None), batch_size=bs,
+        return Sample(xs, ys, "tf.data", n_samples=(card * bs if card and bs else None), batch_size=bs,
                       steps_per_epoch=steps_per_epoch or card, warning=warning)
     if type(x).__name__ == "DataLoader" and hasattr(x, "dataset") and hasattr(x, "collate_fn"):
         return _sample_data_loader(x, max_samples, seed, steps_per_epoch)
     if hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end") \
             or type(x).__name__ == "PyDataset" or any(c.__name__ == "PyDataset" for c in type(x).__mro__):
-        parts_x, parts_y, n = [], [], 0
         nb = len(x)
-        for i in range(min(nb, 16)):
-            with preserve_rng():  # fit asks for the same batch again: its random augmentation must not move
-                batch = x[i]
-            bx, by = _split_batch(batch)
-            parts_x.append(_np(bx))
-            parts_y.append(_np(by))
-            n += _length(parts_x[-1]) or 0
-            if n >= max_samples:
-                break
-        bs = _length(parts_x[0]) if parts_x else None
-        return Sample(_concat(parts_x) if parts_x else None,
-                      _concat(parts_y) if parts_y and parts_y[0] is not None else None,
-                      "PyDataset", n_samples=nb * bs if bs else None, batch_size=bs,
+
+        def batches():
+            for i in range(min(nb, 16)):
+                with preserve_rng():  # fit asks for the same batch again: its random augmentation must not move
+                    batch = x[i]
+                yield batch
+
+        xs, ys, bs = _gather(batches(), max_samples)
+        return Sample(xs, ys, "PyDataset", n_samples=nb * bs if bs else None, batch_size=bs,
                       steps_per_epoch=steps_per_epoch or nb)
     if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__") and not hasattr(x, "shape")
                                   and not isinstance(x, (dict, list, tuple))):
@@ -167,16 +152,28 @@ def _sample_data_loader(loader, max_samples: int, seed: int, steps_per_epoch) ->
     n = len(ds)
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(n, size=max_samples, replace=False)) if n > max_samples else np.arange(n)
-    parts_x, parts_y = [], []
     with preserve_rng():
-        for i in range(0, len(idx), 64):
-            bx, by = _split_batch(loader.collate_fn([ds[int(j)] for j in idx[i:i + 64]]))
-            parts_x.append(_np(bx))
-            parts_y.append(_np(by))
-    bs = loader.batch_size
-    return Sample(_concat(parts_x) if parts_x else None,
-                  _concat(parts_y) if parts_y and parts_y[0] is not None else None,
-                  "DataLoader", n_samples=n, batch_size=bs, steps_per_epoch=steps_per_epoch or len(loader))
+        xs, ys, _ = _gather((loader.collate_fn([ds[int(j)] for j in idx[i:i + 64]]) for i in range(0, len(idx), 64)),
+                            max_samples)
+    return Sample(xs, ys, "DataLoader", n_samples=n, batch_size=loader.batch_size,
+                  steps_per_epoch=steps_per_epoch or len(loader))
+
+
+def _gather(batches, max_samples: int):
+    """(x, y, batch size) from ``(x, y)`` batches: the first ``max_samples`` rows (y None when absent)."""
+    parts_x, parts_y, n = [], [], 0
+    for batch in batches:
+        bx, by = _split_batch(batch)
+        parts_x.append(_np(bx))
+        parts_y.append(_np(by))
+        n += _length(parts_x[-1]) or 0
+        if n >= max_samples:
+            break
+    if not parts_x:
+        return None, None, None
+    rows = slice(0, max_samples)
+    return (_take(_concat(parts_x), rows), _take(_concat(parts_y), rows) if parts_y[0] is not None else None,
+            _length(parts_x[0]))
 
 
 def private_copy(dataset):
